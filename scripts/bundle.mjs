@@ -1,5 +1,6 @@
 // Bundles each task into one JavaScript file with esbuild, next to its task.json, icon and the
-// licence notices of everything bundled: dist/tasks/<Task>/. Only what runs goes there.
+// licence notices of everything bundled: dist/tasks/<Task>/ (BKB_DIST names another folder than dist).
+// Only what runs goes there.
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -40,7 +41,7 @@ function noticesFor(inputs) {
 
 for (const task of tasks) {
   const source = join(root, 'tasks', task);
-  const out = join(root, 'dist', 'tasks', task);
+  const out = join(root, process.env.BKB_DIST ?? 'dist', 'tasks', task);
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   const result = await build({

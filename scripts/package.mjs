@@ -2,6 +2,7 @@
 // the manifest, the Marketplace page, the licence, the icon, and dist/tasks/<Task>/ from bundle.mjs.
 // --dev builds the side-by-side dev variant: extension id/name from vss-extension.dev.json and a task
 // with its own id and name, so a dev copy and the public one can live in one organization.
+// BKB_DIST names another output folder than dist (parallel work trees of one checkout).
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +10,8 @@ import { checkVersions, root, taskNames } from './versions.mjs';
 
 const dev = process.argv.includes('--dev');
 const version = checkVersions();
-const stage = join(root, 'dist', dev ? 'stage-dev' : 'stage');
+const dist = join(root, process.env.BKB_DIST ?? 'dist');
+const stage = join(dist, dev ? 'stage-dev' : 'stage');
 rmSync(stage, { recursive: true, force: true });
 mkdirSync(join(stage, 'images'), { recursive: true });
 for (const file of ['vss-extension.json', 'overview.md', 'LICENSE'])
@@ -20,7 +22,7 @@ cpSync(join(root, 'images'), join(stage, 'images'), { recursive: true });
 const DEV_TASK_IDS = { BuildKitBuild: 'abd78a3b-bc0f-448a-af57-37a763ac6123' };
 for (const task of taskNames) {
   const target = join(stage, 'tasks', task);
-  cpSync(join(root, 'dist', 'tasks', task), target, { recursive: true });
+  cpSync(join(dist, 'tasks', task), target, { recursive: true });
   if (dev) {
     const file = join(target, 'task.json');
     const json = JSON.parse(readFileSync(file, 'utf8'));
@@ -31,7 +33,7 @@ for (const task of taskNames) {
   }
 }
 
-const output = join(root, 'dist', `buildkit-build${dev ? '-dev' : ''}-${version}.vsix`);
+const output = join(dist, `buildkit-build${dev ? '-dev' : ''}-${version}.vsix`);
 rmSync(output, { force: true });
 const tfx = join(root, 'node_modules', 'tfx-cli', '_build', 'tfx-cli.js');
 const args = [tfx, 'extension', 'create', '--root', stage, '--manifest-globs', 'vss-extension.json'];

@@ -44,7 +44,7 @@ export function taskDefinition(): TaskDefinition {
 
 /** The .vsix that `npm run package` built; fails loudly when there is none. */
 export function builtVsix(variant: 'public' | 'dev' = 'public'): string {
-  const dist = path.join(repoRoot, 'dist');
+  const dist = path.join(repoRoot, process.env.BKB_DIST ?? 'dist');
   const pattern = variant === 'dev' ? /^buildkit-build-dev-.*\.vsix$/ : /^buildkit-build-\d.*\.vsix$/;
   const found = fs.existsSync(dist) ? fs.readdirSync(dist).filter((f) => pattern.test(f)) : [];
   if (found.length !== 1) {

@@ -1,30 +1,83 @@
 import * as path from 'node:path';
 import * as tl from 'azure-pipelines-task-lib/task';
+import { runBuild } from './build/build';
+import { selectDaemon, type SelectedDaemon } from './build/daemon';
+import { CancelledError, throwIfCancelled } from './cancellation';
+import type { RunContext } from './context';
 import { InputError, formatProblem } from './inputErrors';
 import { readInputs } from './inputs';
-import { validateInputs } from './validate';
+import { getRegistryCredentials } from './registry/credentials';
+import { writeDockerConfig, type PrivateDockerConfig } from './registry/dockerConfig';
+import { parseTaskSpec } from './spec';
+import { taskContext } from './taskContext';
+import { resolveBuildctl } from './tool/install';
 
-async function run(): Promise<void> {
-  const raw = readInputs((name) => tl.getInput(name, false));
-  const problems = validateInputs(raw, tl.loc);
-  if (problems.length > 0) throw new InputError(problems);
-  await Promise.resolve();
-  throw new Error(tl.loc('NotImplemented'));
+/** What must be undone however the run ends, in reverse order of creation. */
+interface Resources {
+  dockerConfig?: PrivateDockerConfig;
+  daemon?: SelectedDaemon;
 }
 
-function describeFailure(error: unknown): string {
+async function run(ctx: RunContext, signal: AbortSignal, resources: Resources): Promise<void> {
+  const spec = parseTaskSpec(
+    readInputs((name) => tl.getInput(name, false)),
+    ctx,
+  );
+  // Independent waits run together: the credential exchange and the tool resolution.
+  const [credentials, buildctl] = await Promise.all([
+    getRegistryCredentials(spec.registry, { push: spec.build.image.push }, ctx, signal),
+    resolveBuildctl(spec.tool, ctx, signal),
+  ]);
+  throwIfCancelled(signal);
+  resources.dockerConfig = writeDockerConfig(credentials, ctx);
+  resources.daemon = await selectDaemon(spec.build, buildctl, ctx, signal);
+  await runBuild(
+    spec.build,
+    { buildctl, daemon: resources.daemon, dockerConfigDir: resources.dockerConfig.dir },
+    ctx,
+    signal,
+  );
+}
+
+async function release(resources: Resources, ctx: RunContext): Promise<void> {
+  try {
+    await resources.daemon?.dispose();
+  } catch (error: unknown) {
+    ctx.log.warning(error instanceof Error ? error.message : String(error));
+  }
+  resources.dockerConfig?.dispose();
+}
+
+function describeFailure(error: unknown, ctx: RunContext): string {
   if (error instanceof InputError) {
-    return tl.loc('InputProblems', error.problems.length, error.problems.map(formatProblem).join('\n'));
+    return ctx.loc('InputProblems', error.problems.length, error.problems.map(formatProblem).join('\n'));
   }
   return error instanceof Error ? error.message : String(error);
 }
 
 async function main(): Promise<void> {
   tl.setResourcePath(path.join(__dirname, 'task.json'));
+  const ctx = taskContext();
+  const cancellation = new AbortController();
+  const resources: Resources = {};
+  const onSignal = (signal: NodeJS.Signals): void => {
+    ctx.log.info(ctx.loc('CancelRequested', signal));
+    // Credentials go first: a second signal or a kill may follow at any moment.
+    resources.dockerConfig?.dispose();
+    cancellation.abort(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
-    await run();
+    await run(ctx, cancellation.signal, resources);
   } catch (error: unknown) {
-    tl.setResult(tl.TaskResult.Failed, describeFailure(error));
+    if (error instanceof CancelledError || cancellation.signal.aborted) {
+      tl.setResult(tl.TaskResult.Cancelled, ctx.loc('Cancelled', String(cancellation.signal.reason ?? '')));
+    } else {
+      tl.setResult(tl.TaskResult.Failed, describeFailure(error, ctx));
+    }
+  } finally {
+    await release(resources, ctx);
   }
 }
 

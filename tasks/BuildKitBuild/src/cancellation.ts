@@ -1,0 +1,12 @@
+/** Raised when the run was cancelled (SIGINT/SIGTERM from the agent). */
+export class CancelledError extends Error {
+  constructor(readonly signal: string) {
+    super(`cancelled by ${signal}`);
+    this.name = 'CancelledError';
+  }
+}
+
+/** Throws CancelledError when the signal has been aborted. */
+export function throwIfCancelled(signal: AbortSignal): void {
+  if (signal.aborted) throw new CancelledError(String(signal.reason ?? 'cancellation'));
+}

@@ -1,0 +1,35 @@
+import type { Localize } from './localize';
+
+/** Reads one service connection the way the agent hands it over (ENDPOINT_* variables). */
+export interface EndpointReader {
+  url(id: string): string | undefined;
+  scheme(id: string): string | undefined;
+  authParameter(id: string, key: string): string | undefined;
+  data(id: string, key: string): string | undefined;
+}
+
+/** Where the task writes what users read. Backed by task-lib in the task, by a recorder in tests. */
+export interface Log {
+  info(message: string): void;
+  warning(message: string): void;
+  error(message: string): void;
+  debug(message: string): void;
+  /** Opens a collapsible `##[group]`; the returned function closes it. */
+  group(title: string): () => void;
+  /** Masks a value in every later line of the log (`##vso[task.setsecret]`). */
+  setSecret(value: string): void;
+}
+
+/** Everything the task knows about its run besides its inputs. Passed in, never global. */
+export interface RunContext {
+  readonly loc: Localize;
+  readonly log: Log;
+  /** A pipeline variable by name, e.g. `Agent.TempDirectory`, `Build.SourceVersion`. */
+  variable(name: string): string | undefined;
+  /** The task process's environment (for bare build args, BUILDKIT_HOST, DOCKER_CONFIG, HOME). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly endpoints: EndpointReader;
+  readonly platform: NodeJS.Platform;
+  /** `os.arch()`: x64, arm64, arm, s390x, ppc64, riscv64, ... */
+  readonly arch: string;
+}

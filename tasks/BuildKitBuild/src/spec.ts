@@ -1,0 +1,24 @@
+import type { BuildInputs } from './build/spec';
+import { parseBuildInputs } from './build/spec';
+import type { RunContext } from './context';
+import { InputError, type InputProblem } from './inputErrors';
+import type { RawInputs } from './inputs';
+import { parseRegistry, type RegistrySpec } from './registry/spec';
+import { parseTool, type ToolSpec } from './tool/spec';
+
+/** The validated inputs: everything the run needs, in typed form. */
+export interface TaskSpec {
+  readonly registry: RegistrySpec;
+  readonly tool: ToolSpec;
+  readonly build: BuildInputs;
+}
+
+/** Validates every input; throws one InputError carrying every problem when any is found. */
+export function parseTaskSpec(raw: RawInputs, ctx: RunContext): TaskSpec {
+  const problems: InputProblem[] = [];
+  const registry = parseRegistry(raw, ctx, problems);
+  const tool = parseTool(raw, ctx, problems);
+  const build = parseBuildInputs(raw, ctx, registry.host, problems);
+  if (problems.length > 0) throw new InputError(problems);
+  return { registry, tool, build };
+}
