@@ -13,9 +13,24 @@ export interface ImageSpec {
   readonly push: boolean;
 }
 
+/** PEM files for mutual TLS to buildkitd (buildctl's --tlscacert, --tlscert, --tlskey, --tlsservername). */
+export interface DaemonTls {
+  readonly caCert: string | undefined;
+  readonly cert: string | undefined;
+  readonly key: string | undefined;
+  readonly serverName: string | undefined;
+}
+
+export interface DaemonSpec {
+  /** buildkitAddress lines as given; empty: BUILDKIT_HOST, default socket, or a job-scoped daemon. */
+  readonly addresses: readonly string[];
+  readonly tls: DaemonTls;
+}
+
 /** Everything about the build itself. (Issue 3 owns this module and fills these types in.) */
 export interface BuildInputs {
   readonly image: ImageSpec;
+  readonly daemon: DaemonSpec;
   readonly extraArgs: readonly string[];
 }
 
@@ -35,6 +50,13 @@ export function parseBuildInputs(
     .filter((t) => t !== '');
   return {
     image: { repository, name, tags, refs: tags.map((t) => `${name}:${t}`), push: raw.push !== 'false' },
+    daemon: {
+      addresses: raw.buildkitAddress
+        .split('\n')
+        .map((a) => a.trim())
+        .filter((a) => a !== ''),
+      tls: { caCert: undefined, cert: undefined, key: undefined, serverName: undefined },
+    },
     extraArgs: [],
   };
 }
