@@ -20,10 +20,21 @@ export interface Log {
   setSecret(value: string): void;
 }
 
+/** What the task hands back to the pipeline. */
+export interface Publisher {
+  /** An output variable (`##vso[task.setvariable isOutput=true]`). */
+  setOutput(name: string, value: string): void;
+  /** Attaches a Markdown file to the run's summary page (`##vso[task.uploadsummary]`). */
+  uploadSummary(markdownPath: string): void;
+  /** A `##vso[task.logissue type=error]` pointing at a file and line where known. */
+  logIssue(message: string, location?: { file: string; line?: number }): void;
+}
+
 /** Everything the task knows about its run besides its inputs. Passed in, never global. */
 export interface RunContext {
   readonly loc: Localize;
   readonly log: Log;
+  readonly publish: Publisher;
   /** A pipeline variable by name, e.g. `Agent.TempDirectory`, `Build.SourceVersion`. */
   variable(name: string): string | undefined;
   /** The task process's environment (for bare build args, BUILDKIT_HOST, DOCKER_CONFIG, HOME). */

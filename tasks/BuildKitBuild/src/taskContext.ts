@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import * as tl from 'azure-pipelines-task-lib/task';
-import type { EndpointReader, Log, RunContext } from './context';
+import type { EndpointReader, Log, Publisher, RunContext } from './context';
 
 const endpoints: EndpointReader = {
   url: (id) => tl.getEndpointUrl(id, true),
@@ -33,11 +33,24 @@ const log: Log = {
   },
 };
 
+const publish: Publisher = {
+  setOutput: (name, value) => {
+    tl.setVariable(name, value, false, true);
+  },
+  uploadSummary: (markdownPath) => {
+    tl.uploadSummary(markdownPath);
+  },
+  logIssue: (message, location) => {
+    tl.logIssue(tl.IssueType.Error, message, location?.file, location?.line);
+  },
+};
+
 /** The run's context as task-lib sees it: the real agent environment. */
 export function taskContext(): RunContext {
   return {
     loc: tl.loc,
     log,
+    publish,
     variable: (name) => tl.getVariable(name),
     env: process.env,
     endpoints,
