@@ -1,22 +1,44 @@
 import type { RunContext } from '../context';
 import type { InputProblem } from '../inputErrors';
 import type { RawInputs } from '../inputs';
+import { parseRequestedVersion } from './version';
 
 export interface ToolSpec {
   /** The BuildKit release asked for (`0.32.2`), undefined when the input is empty. */
   readonly version: string | undefined;
   /** Lowercase hex SHA-256 the release archive must have, when pinned. */
   readonly sha256: string | undefined;
-  /** Base URL of the release archives. */
+  /** Base URL of the release archives, without a trailing slash. */
   readonly downloadUrl: string;
 }
 
+/** The upstream release location, used when the input is empty. */
+export const UPSTREAM_DOWNLOAD_URL = 'https://github.com/moby/buildkit/releases/download';
+
+function parseDownloadUrl(text: string, ctx: RunContext, problems: InputProblem[]): string {
+  if (text === '') return UPSTREAM_DOWNLOAD_URL;
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.host === '') {
+    problems.push({ input: 'buildkitDownloadUrl', message: ctx.loc('ToolDownloadUrlInvalid', text) });
+    return text;
+  }
+  return text.replace(/\/+$/, '');
+}
+
 /** Reads buildctlVersion and buildkitDownloadUrl. (Issue 5 owns this module.) */
-export function parseTool(raw: RawInputs, _ctx: RunContext, _problems: InputProblem[]): ToolSpec {
-  const version = raw.buildctlVersion.trim();
-  return {
-    version: version === '' ? undefined : version,
-    sha256: undefined,
-    downloadUrl: raw.buildkitDownloadUrl,
-  };
+export function parseTool(raw: RawInputs, ctx: RunContext, problems: InputProblem[]): ToolSpec {
+  const versionText = raw.buildctlVersion.trim();
+  const downloadUrl = parseDownloadUrl(raw.buildkitDownloadUrl.trim(), ctx, problems);
+  if (versionText === '') return { version: undefined, sha256: undefined, downloadUrl };
+  const requested = parseRequestedVersion(versionText);
+  if (requested === undefined) {
+    problems.push({ input: 'buildctlVersion', message: ctx.loc('ToolVersionInvalid', versionText) });
+    return { version: undefined, sha256: undefined, downloadUrl };
+  }
+  return { version: requested.version, sha256: requested.sha256, downloadUrl };
 }
