@@ -1,0 +1,104 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { repoRoot } from './repo';
+
+/** The directory holding the fake `buildctl` executable: put it first on PATH (pathPrepend). */
+export const fakeBuildctlDir = path.join(repoRoot, 'tests', 'fixtures', 'fake-buildctl');
+export const fakeBuildctlPath = path.join(fakeBuildctlDir, 'buildctl');
+
+/** One run of the fake, as it recorded itself in FAKE_BUILDCTL_RECORD_DIR. */
+export interface FakeBuildctlInvocation {
+  argv: string[];
+  cwd: string;
+  env: { DOCKER_CONFIG?: string; BUILDKIT_HOST?: string };
+  /** The parsed $DOCKER_CONFIG/config.json, or null when DOCKER_CONFIG was unset or unreadable. */
+  dockerConfig: unknown;
+  dockerConfigError: string | null;
+  pid: number;
+  /** Epoch milliseconds (fractional): orders invocations across processes. */
+  startedAt: number;
+  /** The signal it received, if any. */
+  signal?: string;
+  exitCode?: number;
+}
+
+/** Behaviours on demand (each maps to one FAKE_BUILDCTL_* variable). */
+export interface FakeBuildctlBehaviour {
+  version?: string;
+  digest?: string;
+  /** The `RUN make` step fails with this exit code. */
+  failStep?: number;
+  /** The `RUN make` step lasts this long (for cancellation). */
+  slowMs?: number;
+  crash?: boolean;
+  floodMb?: number;
+  cacheExportFail?: boolean;
+}
+
+/** The environment that makes the fake record into `recordDir` and behave as asked. */
+export function fakeBuildctlEnv(
+  recordDir: string,
+  behaviour: FakeBuildctlBehaviour = {},
+): Record<string, string> {
+  const env: Record<string, string> = { FAKE_BUILDCTL_RECORD_DIR: recordDir };
+  if (behaviour.version !== undefined) env.FAKE_BUILDCTL_VERSION = behaviour.version;
+  if (behaviour.digest !== undefined) env.FAKE_BUILDCTL_DIGEST = behaviour.digest;
+  if (behaviour.failStep !== undefined) env.FAKE_BUILDCTL_FAIL_STEP = String(behaviour.failStep);
+  if (behaviour.slowMs !== undefined) env.FAKE_BUILDCTL_SLOW_MS = String(behaviour.slowMs);
+  if (behaviour.crash === true) env.FAKE_BUILDCTL_CRASH = '1';
+  if (behaviour.floodMb !== undefined) env.FAKE_BUILDCTL_FLOOD_MB = String(behaviour.floodMb);
+  if (behaviour.cacheExportFail === true) env.FAKE_BUILDCTL_CACHE_EXPORT_FAIL = '1';
+  return env;
+}
+
+/** Every invocation recorded in `recordDir`, oldest first. */
+export function readInvocations(recordDir: string): FakeBuildctlInvocation[] {
+  return fs
+    .readdirSync(recordDir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(fs.readFileSync(path.join(recordDir, f), 'utf8')) as FakeBuildctlInvocation)
+    .sort((a, b) => a.startedAt - b.startedAt);
+}
+
+/** The subcommand of an invocation: 'build', 'debug workers', '--version', ... (after global flags). */
+export function commandOf(invocation: FakeBuildctlInvocation): string {
+  const argv = invocation.argv;
+  if (argv.includes('--version')) return '--version';
+  const at = argv.findIndex((a) => a === 'build' || a === 'b' || a === 'debug');
+  if (at < 0) return '';
+  return argv[at] === 'debug' ? `debug ${argv[at + 1] ?? ''}` : 'build';
+}
+
+/** The value following `flag` in an argv (global or command flag), or undefined. */
+export function flagValue(argv: readonly string[], flag: string): string | undefined {
+  const at = argv.indexOf(flag);
+  if (at >= 0) return argv[at + 1];
+  const joined = argv.find((a) => a.startsWith(`${flag}=`));
+  return joined?.slice(flag.length + 1);
+}
+
+export interface FakeRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the fake directly (for tests of the fake itself and of code that spawns buildctl). */
+export function runFakeBuildctl(args: string[], env: Record<string, string> = {}): Promise<FakeRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(fakeBuildctlPath, args, {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
