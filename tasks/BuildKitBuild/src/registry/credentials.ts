@@ -1,4 +1,21 @@
+import type { TokenCredential } from '@azure/identity';
+import { CancelledError, throwIfCancelled } from '../cancellation';
 import type { RunContext } from '../context';
+import {
+  exchangeForRefreshToken,
+  type ExchangeDeps,
+  type ExchangeOutcome,
+  type ExchangeRequest,
+} from './acrExchange';
+import { connectionRegistry, registryAddress } from './dockerRegistry';
+import {
+  ConnectionError,
+  createTokenCredential,
+  describeIdentity,
+  readAzureConnection,
+  tenantOf,
+  type AzureConnection,
+} from './entra';
 import type { RegistrySpec } from './spec';
 
 /** One entry of the private docker config, keyed by registry host as BuildKit looks it up. */
@@ -10,12 +27,187 @@ export interface RegistryCredential {
   readonly identityToken?: string;
 }
 
-/** Fetches registry credentials through the service connection. (Issue 4 owns this module.) */
-export function getRegistryCredentials(
-  _spec: RegistrySpec,
-  _access: { readonly push: boolean },
-  _ctx: RunContext,
-  _signal: AbortSignal,
+/** The edges the credential phase talks to; tests replace them. */
+export interface CredentialDeps {
+  createCredential(connection: AzureConnection): Promise<TokenCredential>;
+  exchange(request: ExchangeRequest, signal: AbortSignal, deps: ExchangeDeps): Promise<ExchangeOutcome>;
+}
+
+export const defaultCredentialDeps: CredentialDeps = {
+  createCredential: createTokenCredential,
+  exchange: exchangeForRefreshToken,
+};
+
+function messageOf(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  // @azure/identity errors carry a troubleshooting essay after the first lines: keep the gist.
+  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+  return lines.slice(0, 3).join(' ').slice(0, 600);
+}
+
+function isAbort(error: unknown, signal: AbortSignal): boolean {
+  return signal.aborted || (error instanceof Error && error.name === 'AbortError');
+}
+
+function dockerRegistryCredential(endpointId: string, ctx: RunContext): RegistryCredential[] {
+  const registry = connectionRegistry(endpointId, ctx.endpoints);
+  const address = registryAddress(registry);
+  const username = ctx.endpoints.authParameter(endpointId, 'username') ?? '';
+  const password = ctx.endpoints.authParameter(endpointId, 'password') ?? '';
+  if (password !== '') ctx.log.setSecret(password);
+  if (address === undefined) throw new Error(ctx.loc('RegistryConnectionBadUrl', registry));
+  if (username === '' || password === '') throw new Error(ctx.loc('CredDockerIncomplete', address.imageHost));
+  ctx.log.info(ctx.loc('CredDockerConnection', address.imageHost, username));
+  return [{ registry: address.configKey, username, password }];
+}
+
+type Audience = 'ACR' | 'ARM';
+
+/** Asks for a token for one audience and exchanges it; failures to get the token come back as errors. */
+async function tryAudience(
+  audience: Audience,
+  connection: AzureConnection,
+  credential: TokenCredential,
+  loginServer: string,
+  ctx: RunContext,
+  signal: AbortSignal,
+  deps: CredentialDeps,
+): Promise<{ outcome: ExchangeOutcome } | { tokenError: unknown }> {
+  const scope = audience === 'ACR' ? connection.acrScope : connection.armScope;
+  let accessToken: string;
+  try {
+    const token = await credential.getToken(scope, { abortSignal: signal });
+    if (token === null || token.token === '') throw new Error('no token returned');
+    accessToken = token.token;
+  } catch (error: unknown) {
+    if (isAbort(error, signal)) throw new CancelledError(String(signal.reason ?? 'cancellation'));
+    return { tokenError: error };
+  }
+  ctx.log.setSecret(accessToken);
+  ctx.log.debug(
+    `Entra ID token for ${scope} obtained; exchanging it at https://${loginServer}/oauth2/exchange`,
+  );
+  try {
+    const outcome = await deps.exchange({ loginServer, tenant: tenantOf(connection), accessToken }, signal, {
+      onRetry: (notice) => {
+        ctx.log.info(
+          ctx.loc(
+            'CredExchangeRetry',
+            loginServer,
+            notice.reason,
+            notice.attempt,
+            (notice.delayMs / 1000).toFixed(1),
+          ),
+        );
+      },
+    });
+    if (outcome.kind === 'ok') ctx.log.setSecret(outcome.refreshToken);
+    return { outcome };
+  } catch (error: unknown) {
+    if (isAbort(error, signal)) throw new CancelledError(String(signal.reason ?? 'cancellation'));
+    throw new Error(ctx.loc('CredExchangeUnreachable', loginServer, messageOf(error)), { cause: error });
+  }
+}
+
+/**
+ * Entra ID → ACR refresh token. An ACR-audience token first (it also works where Azure Policy disables
+ * ARM-audience tokens); an ARM-audience token when the registry or Entra ID refuses the first.
+ */
+async function azureCredential(
+  endpointId: string,
+  loginServer: string,
+  push: boolean,
+  ctx: RunContext,
+  signal: AbortSignal,
+  deps: CredentialDeps,
 ): Promise<RegistryCredential[]> {
-  return Promise.resolve([]);
+  let connection: AzureConnection;
+  try {
+    connection = readAzureConnection(endpointId, ctx);
+  } catch (error: unknown) {
+    if (error instanceof ConnectionError) {
+      throw new Error(ctx.loc('CredConnectionUnusable', error.message), { cause: error });
+    }
+    throw error;
+  }
+  ctx.log.info(ctx.loc('CredAzureStart', loginServer, describeIdentity(connection.identity)));
+  const credential = await deps.createCredential(connection);
+  throwIfCancelled(signal);
+
+  const first = await tryAudience('ACR', connection, credential, loginServer, ctx, signal, deps);
+  let why: string;
+  if ('tokenError' in first) {
+    why = messageOf(first.tokenError);
+  } else {
+    const outcome = first.outcome;
+    if (outcome.kind === 'ok') {
+      ctx.log.info(ctx.loc('CredAudienceAcr', loginServer));
+      return [acrEntry(loginServer, outcome.refreshToken)];
+    }
+    if (outcome.kind === 'failed') {
+      throw new Error(ctx.loc('CredExchangeFailed', loginServer, outcome.status ?? '-', outcome.detail));
+    }
+    why = `HTTP ${outcome.status}`;
+  }
+  ctx.log.info(ctx.loc('CredAudienceFallback', loginServer, why));
+
+  throwIfCancelled(signal);
+  const second = await tryAudience('ARM', connection, credential, loginServer, ctx, signal, deps);
+  if ('tokenError' in second) {
+    throw new Error(
+      ctx.loc('CredTokenFailed', describeIdentity(connection.identity), messageOf(second.tokenError)),
+    );
+  }
+  const outcome = second.outcome;
+  switch (outcome.kind) {
+    case 'ok':
+      ctx.log.info(ctx.loc('CredAudienceArm', loginServer));
+      return [acrEntry(loginServer, outcome.refreshToken)];
+    case 'rejected': {
+      const role = push ? 'AcrPush' : 'AcrPull';
+      throw new Error(
+        ctx.loc(
+          'CredExchangeDenied',
+          loginServer,
+          describeIdentity(connection.identity),
+          outcome.status,
+          role,
+          role,
+          outcome.detail || '-',
+        ),
+      );
+    }
+    case 'failed':
+      throw new Error(ctx.loc('CredExchangeFailed', loginServer, outcome.status ?? '-', outcome.detail));
+  }
+}
+
+/** ACR's docker config entry: the refresh token as identitytoken, with the all-zero user ACR expects. */
+function acrEntry(loginServer: string, refreshToken: string): RegistryCredential {
+  return {
+    registry: loginServer,
+    username: '00000000-0000-0000-0000-000000000000',
+    identityToken: refreshToken,
+  };
+}
+
+/**
+ * Fetches registry credentials through the service connection, before the build starts (federated
+ * assertions live about ten minutes). Every secret is masked as soon as the task holds it.
+ */
+export async function getRegistryCredentials(
+  spec: RegistrySpec,
+  access: { readonly push: boolean },
+  ctx: RunContext,
+  signal: AbortSignal,
+  deps: CredentialDeps = defaultCredentialDeps,
+): Promise<RegistryCredential[]> {
+  switch (spec.auth.kind) {
+    case 'none':
+      return [];
+    case 'dockerRegistry':
+      return dockerRegistryCredential(spec.auth.endpointId, ctx);
+    case 'azure':
+      return azureCredential(spec.auth.endpointId, spec.auth.loginServer, access.push, ctx, signal, deps);
+  }
 }

@@ -1,6 +1,8 @@
 import type { RunContext } from '../context';
 import type { InputProblem } from '../inputErrors';
 import type { RawInputs } from '../inputs';
+import { connectionRegistry, registryAddress } from './dockerRegistry';
+import { resolveLoginServer } from './loginServer';
 
 /** How the task gets credentials for the registry. */
 export type RegistryAuth =
@@ -14,7 +16,62 @@ export interface RegistrySpec {
   readonly auth: RegistryAuth;
 }
 
-/** Reads azureSubscription, acr and containerRegistry. (Issue 4 owns this module.) */
-export function parseRegistry(_raw: RawInputs, _ctx: RunContext, _problems: InputProblem[]): RegistrySpec {
-  return { host: undefined, auth: { kind: 'none' } };
+const NONE: RegistrySpec = { host: undefined, auth: { kind: 'none' } };
+
+function parseAzure(raw: RawInputs, ctx: RunContext, problems: InputProblem[]): RegistrySpec {
+  const endpointId = raw.azureSubscription.trim();
+  const acr = raw.acr.trim();
+  if (acr === '') {
+    problems.push({ input: 'acr', message: ctx.loc('RegistryAcrRequired') });
+    return NONE;
+  }
+  const environment = ctx.endpoints.data(endpointId, 'environment');
+  const result = resolveLoginServer(acr, environment);
+  switch (result.kind) {
+    case 'ok':
+      return { host: result.host, auth: { kind: 'azure', endpointId, loginServer: result.host } };
+    case 'unknownCloud':
+      problems.push({ input: 'acr', message: ctx.loc('RegistryAcrCloudUnknown', acr, result.environment) });
+      return NONE;
+    case 'invalid':
+      problems.push({ input: 'acr', message: ctx.loc('RegistryAcrInvalid', acr) });
+      return NONE;
+  }
+}
+
+function parseDockerRegistry(raw: RawInputs, ctx: RunContext, problems: InputProblem[]): RegistrySpec {
+  const endpointId = raw.containerRegistry.trim();
+  const registry = connectionRegistry(endpointId, ctx.endpoints);
+  const address = registryAddress(registry);
+  if (address === undefined) {
+    problems.push({
+      input: 'containerRegistry',
+      message:
+        registry.trim() === ''
+          ? ctx.loc('RegistryConnectionNoUrl')
+          : ctx.loc('RegistryConnectionBadUrl', registry),
+    });
+    return NONE;
+  }
+  return { host: address.imageHost, auth: { kind: 'dockerRegistry', endpointId } };
+}
+
+/**
+ * Reads azureSubscription, acr and containerRegistry. An Azure connection needs `acr`; a Docker Registry
+ * connection names its own registry; with neither, `repository` is a full image name and buildctl uses
+ * the agent's own docker config. Both connections at once is a problem: which one should push?
+ */
+export function parseRegistry(raw: RawInputs, ctx: RunContext, problems: InputProblem[]): RegistrySpec {
+  const azure = raw.azureSubscription.trim() !== '';
+  const docker = raw.containerRegistry.trim() !== '';
+  if (azure && docker) {
+    problems.push({ input: 'containerRegistry', message: ctx.loc('RegistryBothConnections') });
+    return NONE;
+  }
+  if (azure) return parseAzure(raw, ctx, problems);
+  // The classic editor keeps a hidden acr value when the user switches to a Docker Registry connection.
+  if (docker) return parseDockerRegistry(raw, ctx, problems);
+  if (raw.acr.trim() !== '')
+    problems.push({ input: 'acr', message: ctx.loc('RegistryAcrWithoutConnection') });
+  return NONE;
 }

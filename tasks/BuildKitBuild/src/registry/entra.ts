@@ -1,0 +1,195 @@
+import type { TokenCredential } from '@azure/identity';
+import type { RunContext } from '../context';
+import { cloudNamed, isPublicAuthority, publicCloud } from './clouds';
+
+/** The identity behind an Azure Resource Manager service connection, one shape per scheme. */
+export type AzureIdentity =
+  | { readonly kind: 'secret'; readonly tenantId: string; readonly clientId: string; readonly secret: string }
+  | {
+      readonly kind: 'certificate';
+      readonly tenantId: string;
+      readonly clientId: string;
+      readonly pem: string;
+    }
+  | {
+      readonly kind: 'federated';
+      readonly tenantId: string;
+      readonly clientId: string;
+      readonly serviceConnectionId: string;
+      readonly systemAccessToken: string;
+    }
+  | {
+      readonly kind: 'managed';
+      readonly tenantId: string | undefined;
+      readonly clientId: string | undefined;
+    };
+
+export interface AzureConnection {
+  readonly endpointId: string;
+  readonly identity: AzureIdentity;
+  /** Entra ID authority host, e.g. `https://login.microsoftonline.com/`. */
+  readonly authorityHost: string;
+  /** True for authorities that are not Microsoft's public clouds (Azure Stack, sovereign, tests). */
+  readonly disableInstanceDiscovery: boolean;
+  /** Scope of an ACR-audience token in this cloud. */
+  readonly acrScope: string;
+  /** Scope of an ARM-audience token in this cloud. */
+  readonly armScope: string;
+}
+
+/** A connection that cannot give a token; its message says what to fix. */
+export class ConnectionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConnectionError';
+  }
+}
+
+/** The endpoint id of the pipeline's own connection, holding System.AccessToken. */
+const SYSTEM_CONNECTION = 'SYSTEMVSSCONNECTION';
+
+function required(ctx: RunContext, endpointId: string, key: string): string {
+  const value = ctx.endpoints.authParameter(endpointId, key)?.trim();
+  if (value === undefined || value === '') throw new ConnectionError(ctx.loc('CredConnectionMissing', key));
+  return value;
+}
+
+/** Masks every line of a PEM bundle but its BEGIN/END markers: the agent masks line by line. */
+function maskPem(pem: string, ctx: RunContext): void {
+  for (const line of pem.split(/\r?\n/)) {
+    const trimmed = line.trim();
+    if (trimmed !== '' && !trimmed.startsWith('-----')) ctx.log.setSecret(trimmed);
+  }
+  ctx.log.setSecret(pem);
+}
+
+function readIdentity(endpointId: string, scheme: string, ctx: RunContext): AzureIdentity {
+  switch (scheme.toLowerCase()) {
+    case 'serviceprincipal': {
+      const tenantId = required(ctx, endpointId, 'tenantid');
+      const clientId = required(ctx, endpointId, 'serviceprincipalid');
+      const type = ctx.endpoints.authParameter(endpointId, 'authenticationType')?.trim() ?? '';
+      if (type.toLowerCase() === 'spncertificate') {
+        const pem = required(ctx, endpointId, 'servicePrincipalCertificate');
+        maskPem(pem, ctx);
+        if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem) || !pem.includes('-----BEGIN CERTIFICATE-----')) {
+          throw new ConnectionError(ctx.loc('CredCertificateNotPem'));
+        }
+        return { kind: 'certificate', tenantId, clientId, pem };
+      }
+      const secret = required(ctx, endpointId, 'serviceprincipalkey');
+      ctx.log.setSecret(secret);
+      return { kind: 'secret', tenantId, clientId, secret };
+    }
+    case 'workloadidentityfederation': {
+      const tenantId = required(ctx, endpointId, 'tenantid');
+      const clientId = required(ctx, endpointId, 'serviceprincipalid');
+      const systemAccessToken = ctx.endpoints.authParameter(SYSTEM_CONNECTION, 'AccessToken')?.trim() ?? '';
+      const oidcRequestUri = ctx.variable('System.OidcRequestUri')?.trim() ?? '';
+      if (systemAccessToken === '' || oidcRequestUri === '') throw new ConnectionError(ctx.loc('CredNoOidc'));
+      ctx.log.setSecret(systemAccessToken);
+      return { kind: 'federated', tenantId, clientId, serviceConnectionId: endpointId, systemAccessToken };
+    }
+    case 'managedserviceidentity': {
+      const tenantId = ctx.endpoints.authParameter(endpointId, 'tenantid')?.trim() || undefined;
+      const clientId =
+        ctx.endpoints.data(endpointId, 'msiclientId')?.trim() ||
+        ctx.endpoints.authParameter(endpointId, 'msiclientId')?.trim() ||
+        undefined;
+      return { kind: 'managed', tenantId, clientId };
+    }
+    default:
+      throw new ConnectionError(ctx.loc('CredSchemeUnsupported', scheme));
+  }
+}
+
+/** `https://management.azure.com/` → `https://management.azure.com/.default`. */
+function scopeOf(resource: string): string | undefined {
+  try {
+    const url = new URL(resource.trim());
+    if (url.protocol !== 'https:') return undefined;
+    return `${url.origin}${url.pathname.replace(/\/*$/, '/')}.default`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Reads an Azure Resource Manager connection as the agent hands it over, masking every secret it holds
+ * before anything could print it. Throws ConnectionError (a message saying what to fix) when incomplete.
+ */
+export function readAzureConnection(endpointId: string, ctx: RunContext): AzureConnection {
+  const scheme = ctx.endpoints.scheme(endpointId)?.trim() || 'ServicePrincipal';
+  const identity = readIdentity(endpointId, scheme, ctx);
+  const cloud = cloudNamed(ctx.endpoints.data(endpointId, 'environment')) ?? publicCloud();
+  const authority =
+    ctx.endpoints.data(endpointId, 'activeDirectoryAuthority')?.trim() ||
+    ctx.endpoints.data(endpointId, 'environmentAuthorityUrl')?.trim() ||
+    cloud.authorityHost;
+  const armResource =
+    ctx.endpoints.data(endpointId, 'resourceManagerUrl')?.trim() ||
+    ctx.endpoints.url(endpointId)?.trim() ||
+    '';
+  return {
+    endpointId,
+    identity,
+    authorityHost: authority,
+    disableInstanceDiscovery: !isPublicAuthority(authority),
+    acrScope: cloud.acrScope,
+    armScope: scopeOf(armResource) ?? cloud.armScope,
+  };
+}
+
+/** The tenant to name in the ACR exchange. */
+export function tenantOf(connection: AzureConnection): string | undefined {
+  return connection.identity.tenantId;
+}
+
+/** A human name for the scheme, for the log. */
+export function describeIdentity(identity: AzureIdentity): string {
+  switch (identity.kind) {
+    case 'secret':
+      return `service principal ${identity.clientId} (secret)`;
+    case 'certificate':
+      return `service principal ${identity.clientId} (certificate)`;
+    case 'federated':
+      return `workload identity federation, app ${identity.clientId}`;
+    case 'managed':
+      return identity.clientId === undefined
+        ? 'managed identity (system-assigned)'
+        : `managed identity ${identity.clientId}`;
+  }
+}
+
+/** The @azure/identity credential for a connection. The library is loaded here, only when needed. */
+export async function createTokenCredential(connection: AzureConnection): Promise<TokenCredential> {
+  const identity = await import('@azure/identity');
+  const options = {
+    authorityHost: connection.authorityHost,
+    disableInstanceDiscovery: connection.disableInstanceDiscovery,
+  };
+  const who = connection.identity;
+  switch (who.kind) {
+    case 'secret':
+      return new identity.ClientSecretCredential(who.tenantId, who.clientId, who.secret, options);
+    case 'certificate':
+      return new identity.ClientCertificateCredential(
+        who.tenantId,
+        who.clientId,
+        { certificate: who.pem },
+        options,
+      );
+    case 'federated':
+      return new identity.AzurePipelinesCredential(
+        who.tenantId,
+        who.clientId,
+        who.serviceConnectionId,
+        who.systemAccessToken,
+        options,
+      );
+    case 'managed':
+      return who.clientId === undefined
+        ? new identity.ManagedIdentityCredential()
+        : new identity.ManagedIdentityCredential({ clientId: who.clientId });
+  }
+}
