@@ -1,15 +1,253 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { CancelledError, throwIfCancelled } from '../cancellation';
 import type { RunContext } from '../context';
 import type { Buildctl } from '../tool/install';
+import { findOnPath } from '../tool/locate';
 import type { SelectedDaemon } from './daemon';
+import { findLocalBinaries, passwordlessSudo, readIfPresent, runHelper } from './localHost';
+import {
+  chooseLocalMode,
+  daemonCommand,
+  looksLikeUserNamespaceFailure,
+  unixAddress,
+  userNamespacesFrom,
+  type HostFacts,
+  type LocalLayout,
+  type LocalMode,
+  type UserNamespaceFacts,
+} from './localMode';
+import { startDaemonProcess, type DaemonExit, type DaemonProcess, type PrivilegedKill } from './localProcess';
+import { createLayout, removeLayout } from './localState';
+import { buildctlProbe, waitUntilReady, type ReadinessProbe } from './localWait';
+
+/** The edges of the local daemon; tests replace them. */
+export interface LocalDaemonDeps {
+  readonly uid: number | undefined;
+  readonly gid: number | undefined;
+  findOnPath(tool: string): string | undefined;
+  /** sudo's path when passwordless sudo works. */
+  sudo(signal: AbortSignal): Promise<string | undefined>;
+  userNamespaces(): UserNamespaceFacts;
+  readonly probe: ReadinessProbe;
+  readonly startTimeoutMs: number;
+  readonly probeTimeoutMs: number;
+  readonly stopGraceMs: number;
+}
+
+/** Pipeline variable bounding the wait for the daemon, in seconds. */
+export const startTimeoutVariable = 'BuildKitBuild.LocalDaemonStartTimeout';
+const defaultStartTimeoutSeconds = 60;
+
+function startTimeoutMs(ctx: RunContext): number {
+  const raw = ctx.variable(startTimeoutVariable)?.trim() ?? '';
+  if (raw === '') return defaultStartTimeoutSeconds * 1000;
+  const seconds = Number(raw);
+  if (Number.isFinite(seconds) && seconds > 0) return seconds * 1000;
+  ctx.log.warning(ctx.loc('LocalStartTimeoutInvalid', startTimeoutVariable, raw, defaultStartTimeoutSeconds));
+  return defaultStartTimeoutSeconds * 1000;
+}
+
+export function defaultLocalDeps(buildctl: Buildctl, ctx: RunContext): LocalDaemonDeps {
+  const lookup = (tool: string): string | undefined => findOnPath(tool, ctx.env, ctx.platform);
+  // The readiness check must reach our socket and nothing else.
+  const probeEnv = { ...ctx.env, BUILDKIT_HOST: undefined };
+  return {
+    uid: process.getuid?.(),
+    gid: process.getgid?.(),
+    findOnPath: lookup,
+    sudo: (signal) => passwordlessSudo(lookup('sudo'), ctx.env, signal),
+    userNamespaces: () => userNamespacesFrom(readIfPresent),
+    probe: buildctlProbe(buildctl.path, probeEnv),
+    startTimeoutMs: startTimeoutMs(ctx),
+    probeTimeoutMs: 10_000,
+    stopGraceMs: 10_000,
+  };
+}
+
+async function hostFacts(ctx: RunContext, deps: LocalDaemonDeps, signal: AbortSignal): Promise<HostFacts> {
+  const root = deps.uid === 0;
+  const sudo = root ? undefined : await deps.sudo(signal);
+  const rootlesskit = root || sudo !== undefined ? undefined : deps.findOnPath('rootlesskit');
+  const userNamespaces =
+    rootlesskit === undefined ? { disabledBy: undefined, apparmorRestricted: false } : deps.userNamespaces();
+  return { platform: ctx.platform, uid: deps.uid, sudo, rootlesskit, userNamespaces };
+}
+
+function logMode(mode: LocalMode, facts: HostFacts, ctx: RunContext): void {
+  const uid = String(facts.uid);
+  switch (mode.kind) {
+    case 'root':
+      ctx.log.info(ctx.loc('LocalModeRoot'));
+      return;
+    case 'sudo':
+      ctx.log.info(ctx.loc('LocalModeSudo', uid, mode.sudo));
+      return;
+    case 'rootless':
+      ctx.log.info(ctx.loc('LocalModeRootless', mode.rootlesskit, uid));
+      if (facts.userNamespaces.apparmorRestricted) ctx.log.warning(ctx.loc('LocalAppArmorRestricts'));
+  }
+}
+
+/** Clean-up helpers for what the task may not do itself: a root daemon's files and pids, a userns' files. */
+function privilegedHelpers(
+  mode: LocalMode,
+  ctx: RunContext,
+): { kill: PrivilegedKill | undefined; remove: ((dir: string) => Promise<string | undefined>) | undefined } {
+  const helper = async (file: string, args: string[]): Promise<string | undefined> => {
+    const result = await runHelper(file, args, ctx.env, 60_000);
+    return result.ok ? undefined : result.output;
+  };
+  switch (mode.kind) {
+    case 'root':
+      return { kill: undefined, remove: undefined };
+    case 'sudo':
+      return {
+        kill: async (signal, pids) => {
+          await helper(mode.sudo, ['-n', 'kill', '-s', signal, ...pids.map(String)]);
+        },
+        remove: (dir) => helper(mode.sudo, ['-n', 'rm', '-rf', '--', dir]),
+      };
+    case 'rootless':
+      // Files owned by sub-IDs are removable only from inside a user namespace with the same mapping.
+      return { kill: undefined, remove: (dir) => helper(mode.rootlesskit, ['rm', '-rf', '--', dir]) };
+  }
+}
+
+function describeExit(exit: DaemonExit): string {
+  if (exit.error !== undefined) return exit.error.message;
+  return exit.signal !== null ? `signal ${exit.signal}` : `exit code ${String(exit.code)}`;
+}
+
+function logTail(daemon: DaemonProcess, ctx: RunContext): string {
+  const lines = daemon.lastLines().filter((line) => line.trim() !== '');
+  return lines.length > 0 ? lines.slice(-20).join('\n') : ctx.loc('LocalNoLogLines');
+}
+
+function startFailureHint(mode: LocalMode, lines: readonly string[], ctx: RunContext): string {
+  if (mode.kind === 'rootless' && looksLikeUserNamespaceFailure(lines)) return ctx.loc('LocalHintRootless');
+  return ctx.loc('LocalHintRemote');
+}
+
+/** Stops the daemon (once), then removes its state; problems become warnings, never errors. */
+function disposer(
+  daemon: DaemonProcess,
+  layout: LocalLayout,
+  remove: ((dir: string) => Promise<string | undefined>) | undefined,
+  deps: LocalDaemonDeps,
+  ctx: RunContext,
+): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  const dispose = async (): Promise<void> => {
+    if (daemon.exit() === undefined) {
+      ctx.log.info(ctx.loc('LocalStopping', String(daemon.pid)));
+      const killed = await daemon.stop(deps.stopGraceMs);
+      if (killed) ctx.log.warning(ctx.loc('LocalKilled', deps.stopGraceMs / 1000));
+    }
+    for (const left of await removeLayout(layout, remove)) {
+      ctx.log.warning(ctx.loc('LocalStateLeft', left.dir, left.reason));
+    }
+  };
+  return () => (done ??= dispose());
+}
 
 /**
  * Starts a buildkitd for this job only, on a private unix socket under Agent.TempDirectory, and waits
  * until it answers. dispose() stops it and removes its state. (Issue 8 owns this module.)
  */
-export function startLocalDaemon(
-  _buildctl: Buildctl,
+export async function startLocalDaemon(
+  buildctl: Buildctl,
   ctx: RunContext,
-  _signal: AbortSignal,
+  signal: AbortSignal,
+  deps: LocalDaemonDeps = defaultLocalDeps(buildctl, ctx),
 ): Promise<SelectedDaemon> {
-  return Promise.reject(new Error(ctx.loc('NotImplemented')));
+  throwIfCancelled(signal);
+  if (ctx.platform !== 'linux') throw new Error(ctx.loc('LocalUnsupportedPlatform', ctx.platform));
+  const binaries = findLocalBinaries(buildctl, (tool) => deps.findOnPath(tool));
+  if ('searched' in binaries) {
+    throw new Error(ctx.loc('LocalBuildkitdMissing', binaries.searched.join(', ')));
+  }
+  const facts = await hostFacts(ctx, deps, signal);
+  throwIfCancelled(signal);
+  const decision = chooseLocalMode(facts);
+  if (!decision.ok) {
+    if (decision.missing === 'userNamespaces') {
+      throw new Error(
+        ctx.loc('LocalNoUserNamespaces', String(facts.uid), facts.userNamespaces.disabledBy ?? ''),
+      );
+    }
+    throw new Error(ctx.loc('LocalNoPrivileges', String(facts.uid)));
+  }
+  const mode = decision.mode;
+  logMode(mode, facts, ctx);
+  if (binaries.found.runc === undefined) {
+    ctx.log.warning(ctx.loc('LocalRuncMissing', path.dirname(binaries.found.buildkitd)));
+  }
+
+  const layout = createLayout(ctx.variable('Agent.TempDirectory') ?? os.tmpdir());
+  const helpers = privilegedHelpers(mode, ctx);
+  const command = daemonCommand(mode, binaries.found, layout, deps.gid);
+  ctx.log.debug(`buildkitd: ${[command.file, ...command.args].join(' ')}`);
+  const daemon = startDaemonProcess(
+    command,
+    ctx.env,
+    (line) => {
+      ctx.log.debug(`buildkitd: ${line}`);
+    },
+    helpers.kill,
+  );
+  const dispose = disposer(daemon, layout, helpers.remove, deps, ctx);
+  const address = unixAddress(layout.socket);
+  if (daemon.pid !== undefined) {
+    ctx.log.info(
+      ctx.loc('LocalStarted', String(daemon.pid), address, layout.base, deps.startTimeoutMs / 1000),
+    );
+  }
+
+  const started = Date.now();
+  const outcome = await waitUntilReady({
+    address,
+    socket: layout.socket,
+    probe: deps.probe,
+    exit: () => daemon.exit(),
+    exited: daemon.exited,
+    timeoutMs: deps.startTimeoutMs,
+    probeTimeoutMs: deps.probeTimeoutMs,
+    signal,
+  }).catch(async (error: unknown) => {
+    await dispose();
+    throw error;
+  });
+  if (outcome.kind === 'ready') {
+    ctx.log.info(ctx.loc('LocalReady', ((Date.now() - started) / 1000).toFixed(1)));
+    ctx.log.debug(outcome.output);
+    return { address, dispose };
+  }
+  const tail = logTail(daemon, ctx);
+  const lines = daemon.lastLines();
+  await dispose();
+  switch (outcome.kind) {
+    case 'cancelled':
+      throw new CancelledError(String(signal.reason ?? 'cancellation'));
+    case 'exited':
+      if (outcome.exit.error !== undefined) {
+        throw new Error(
+          ctx.loc('LocalSpawnFailed', command.file, outcome.exit.error.message, ctx.loc('LocalHintRemote')),
+        );
+      }
+      throw new Error(
+        ctx.loc('LocalExited', describeExit(outcome.exit), tail, startFailureHint(mode, lines, ctx)),
+      );
+    case 'timeout':
+      throw new Error(
+        ctx.loc(
+          'LocalStartTimeout',
+          address,
+          deps.startTimeoutMs / 1000,
+          outcome.lastProbe ?? ctx.loc('LocalNoSocket', layout.socket),
+          tail,
+          startTimeoutVariable,
+        ),
+      );
+  }
 }
