@@ -1,0 +1,40 @@
+import * as fs from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import { throwIfCancelled } from '../cancellation';
+import { DownloadFailure } from './download';
+
+/** Sends a GET and resolves with the response (any status); rejects on network errors only. */
+export type HttpGet = (url: string) => Promise<IncomingMessage>;
+
+/**
+ * One download attempt: streams a 200 response into `file` (created, never overwritten). Rejects with a
+ * DownloadFailure carrying the status for other responses, or marked interrupted when the body broke
+ * off or came out shorter than its Content-Length.
+ */
+export async function fetchToFile(
+  get: HttpGet,
+  url: string,
+  file: string,
+  signal: AbortSignal,
+): Promise<void> {
+  throwIfCancelled(signal);
+  const response = await get(url);
+  const status = response.statusCode ?? 0;
+  if (status !== 200) {
+    response.resume();
+    throw new DownloadFailure(`HTTP ${status}`, { status });
+  }
+  const expected = Number(response.headers['content-length']);
+  try {
+    await pipeline(response, fs.createWriteStream(file, { flags: 'wx' }), { signal });
+  } catch (error: unknown) {
+    throwIfCancelled(signal);
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new DownloadFailure(reason, { interrupted: true, cause: error });
+  }
+  const received = fs.statSync(file).size;
+  if (Number.isFinite(expected) && received !== expected) {
+    throw new DownloadFailure(`${received} of ${expected} bytes`, { interrupted: true });
+  }
+}
