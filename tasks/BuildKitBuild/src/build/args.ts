@@ -1,19 +1,99 @@
-import type { BuildInputs } from './spec';
+import { csvField } from './inputText';
+import { pipelineLabels } from './pipelineLabels';
+import { dockerfileParts } from './sourceInputs';
+import type { BuildInputs, DaemonTls } from './spec';
 
-/** Pure: the `buildctl` argument array (global daemon/TLS flags, then `build ...`). (Issue 3 owns this module.) */
+/** buildctl's global flags (before the command): the daemon's address and TLS. */
+function globalFlags(daemonAddress: string, tls: DaemonTls): string[] {
+  const flags = ['--addr', daemonAddress];
+  if (tls.caCert !== undefined) flags.push('--tlscacert', tls.caCert);
+  if (tls.cert !== undefined) flags.push('--tlscert', tls.cert);
+  if (tls.key !== undefined) flags.push('--tlskey', tls.key);
+  if (tls.serverName !== undefined) flags.push('--tlsservername', tls.serverName);
+  return flags;
+}
+
+/** Pipeline labels first, then the user's (a user label with the same key replaces the pipeline's). */
+function labelFlags(inputs: BuildInputs, now: Date): string[] {
+  const labels = new Map<string, string>(
+    inputs.pipeline === undefined ? [] : pipelineLabels(inputs.pipeline, now),
+  );
+  for (const [key, value] of inputs.labels) labels.set(key, value);
+  return [...labels].flatMap(([key, value]) => ['--opt', `label:${key}=${value}`]);
+}
+
+function contextFlags(inputs: BuildInputs): string[] {
+  return inputs.namedContexts.flatMap((c) =>
+    c.kind === 'local'
+      ? ['--local', `${c.localName}=${c.path}`, '--opt', `context:${c.name}=local:${c.localName}`]
+      : ['--opt', `context:${c.name}=${c.source}`],
+  );
+}
+
+function cacheFlags(inputs: BuildInputs): string[] {
+  const flags: string[] = [];
+  const { cache } = inputs;
+  if (cache.kind === 'registry') flags.push('--import-cache', `type=registry,ref=${cache.ref}`);
+  for (const line of inputs.cacheFrom) flags.push('--import-cache', line);
+  // A validation build (push false) reads the cache but does not write it: it has no push rights.
+  if (cache.kind === 'registry' && inputs.image.push) {
+    // ignore-error: a failing cache export must not fail a build whose image was produced.
+    flags.push('--export-cache', `type=registry,ref=${cache.ref},mode=${cache.mode},ignore-error=true`);
+  }
+  for (const line of inputs.cacheTo) flags.push('--export-cache', line);
+  return flags;
+}
+
+function outputValue(inputs: BuildInputs): string {
+  const fields = ['type=image'];
+  if (inputs.image.refs.length > 0) fields.push(csvField(`name=${inputs.image.refs.join(',')}`));
+  fields.push(`push=${inputs.image.push ? 'true' : 'false'}`);
+  return fields.join(',');
+}
+
+/**
+ * Pure: the `buildctl` argument array for one build. Global daemon/TLS flags, then `build` and its flags,
+ * then the user's extraArgs last (so they can add to or override what the task sets).
+ */
 export function buildctlBuildArgs(
   inputs: BuildInputs,
   daemonAddress: string,
   metadataFile: string,
+  now: Date = new Date(),
 ): string[] {
-  return [
-    '--addr',
-    daemonAddress,
+  const dockerfile = dockerfileParts(inputs.dockerfile);
+  const args = [
+    ...globalFlags(daemonAddress, inputs.daemon.tls),
     'build',
-    '--frontend',
-    'dockerfile.v0',
-    '--metadata-file',
-    metadataFile,
-    ...inputs.extraArgs,
+    '--progress=plain',
+    '--frontend=dockerfile.v0',
+    '--local',
+    `context=${inputs.context}`,
+    '--local',
+    `dockerfile=${dockerfile.dir}`,
+    '--opt',
+    `filename=${dockerfile.filename}`,
   ];
+  if (inputs.target !== undefined) args.push('--opt', `target=${inputs.target}`);
+  for (const arg of inputs.buildArgs) args.push('--opt', `build-arg:${arg.name}=${arg.value}`);
+  args.push(...labelFlags(inputs, now));
+  if (inputs.platforms.length > 0) args.push('--opt', `platform=${inputs.platforms.join(',')}`);
+  args.push(...contextFlags(inputs));
+  for (const secret of inputs.secrets) {
+    args.push(
+      '--secret',
+      secret.kind === 'file'
+        ? `id=${secret.id},${csvField(`src=${secret.path}`)}`
+        : `id=${secret.id},env=${secret.variable}`,
+    );
+  }
+  if (inputs.provenance !== 'none') args.push('--opt', `attest:provenance=mode=${inputs.provenance}`);
+  if (inputs.sbom) args.push('--opt', 'attest:sbom=');
+  if (inputs.noCache) args.push('--no-cache');
+  if (inputs.pull) args.push('--opt', 'image-resolve-mode=pull');
+  args.push(...cacheFlags(inputs));
+  args.push('--output', outputValue(inputs));
+  args.push('--metadata-file', metadataFile);
+  args.push(...inputs.extraArgs);
+  return args;
 }

@@ -1,6 +1,29 @@
 import type { RunContext } from '../context';
 import type { InputProblem } from '../inputErrors';
 import type { RawInputs } from '../inputs';
+import { parseCacheInputs, type CacheSpec } from './cacheInputs';
+import { parseAddresses, parseTls } from './daemonInputs';
+import { splitExtraArgs } from './extraArgs';
+import { parseBoolean, parsePick, reporter, workingDirectory } from './fields';
+import { parseImageName, parseTags } from './imageInputs';
+import { readPipelineMetadata, type PipelineMetadata } from './pipelineLabels';
+import {
+  parseBuildArgs,
+  parseContext,
+  parseDockerfile,
+  parseLabels,
+  parseNamedContexts,
+  parsePlatforms,
+  parseSecrets,
+  parseTarget,
+  type BuildArg,
+  type BuildSecret,
+  type NamedContext,
+} from './sourceInputs';
+
+export type { BuildArg, BuildSecret, NamedContext } from './sourceInputs';
+export type { CacheMode, CacheSpec } from './cacheInputs';
+export type { PipelineMetadata } from './pipelineLabels';
 
 export interface ImageSpec {
   /** The repository input as given, e.g. `team/app`. */
@@ -27,36 +50,96 @@ export interface DaemonSpec {
   readonly tls: DaemonTls;
 }
 
-/** Everything about the build itself. (Issue 3 owns this module and fills these types in.) */
+const PROVENANCE = ['none', 'min', 'max'] as const;
+export type Provenance = (typeof PROVENANCE)[number];
+
+/** Everything about the build itself, validated and typed. */
 export interface BuildInputs {
   readonly image: ImageSpec;
   readonly daemon: DaemonSpec;
+  /** extraArgs split into words (never run through a shell). */
   readonly extraArgs: readonly string[];
+  /** Absolute, existing build context directory. */
+  readonly context: string;
+  /** Absolute path of the Dockerfile. */
+  readonly dockerfile: string;
+  readonly target: string | undefined;
+  readonly buildArgs: readonly BuildArg[];
+  /** User labels, in input order. */
+  readonly labels: ReadonlyMap<string, string>;
+  /** The pipeline's facts for the OCI labels; undefined when addPipelineMetadata is false. */
+  readonly pipeline: PipelineMetadata | undefined;
+  readonly platforms: readonly string[];
+  readonly secrets: readonly BuildSecret[];
+  readonly namedContexts: readonly NamedContext[];
+  readonly noCache: boolean;
+  readonly pull: boolean;
+  readonly provenance: Provenance;
+  readonly sbom: boolean;
+  readonly cache: CacheSpec;
+  readonly cacheFrom: readonly string[];
+  readonly cacheTo: readonly string[];
 }
 
-/** Validates the build, cache, daemon and advanced inputs. (Issue 3 owns this module.) */
+/** Validates the build, cache, daemon and advanced inputs, pushing every problem found. */
 export function parseBuildInputs(
   raw: RawInputs,
-  _ctx: RunContext,
+  ctx: RunContext,
   registryHost: string | undefined,
   problems: InputProblem[],
 ): BuildInputs {
-  const repository = raw.repository.trim();
-  if (repository === '') problems.push({ input: 'repository', message: _ctx.loc('RepositoryRequired') });
-  const name = registryHost ? `${registryHost}/${repository}` : repository;
-  const tags = raw.tags
-    .split(/[\n,]/)
-    .map((t) => t.trim())
-    .filter((t) => t !== '');
+  const report = reporter(problems);
+  const workDir = workingDirectory(ctx);
+  // Parsed in task.json's order, so the problems are listed in the order users see the inputs.
+  const imageName = parseImageName(raw.repository, registryHost, ctx, report);
+  const tags = parseTags(raw.tags, ctx, report);
+  const push = parseBoolean('push', raw.push, true, ctx, report);
+  if (push && tags.length === 0 && !problems.some((p) => p.input === 'tags')) {
+    report('tags', ctx.loc('BuildTagsRequired'));
+  }
+  const context = parseContext(raw.context, workDir, ctx, report);
+  const dockerfile = parseDockerfile(raw.dockerfile, context, ctx, report);
+  const buildArgs = parseBuildArgs(raw.buildArgs, ctx.env, ctx, report);
+  const target = parseTarget(raw.target, ctx, report);
+  const platforms = parsePlatforms(raw.platforms, ctx, report);
+  const labels = parseLabels(raw.labels, ctx, report);
+  const addPipelineMetadata = parseBoolean('addPipelineMetadata', raw.addPipelineMetadata, true, ctx, report);
+  const secrets = parseSecrets(raw.secrets, workDir, ctx.env, ctx, report);
+  const namedContexts = parseNamedContexts(raw.buildContexts, workDir, ctx, report);
+  const noCache = parseBoolean('noCache', raw.noCache, false, ctx, report);
+  const pull = parseBoolean('pull', raw.pull, false, ctx, report);
+  const provenance = parsePick('provenance', raw.provenance, PROVENANCE, 'none', ctx, report);
+  const sbom = parseBoolean('sbom', raw.sbom, false, ctx, report);
+  const cache = parseCacheInputs(raw, imageName?.name, registryHost, ctx, report);
+  const addresses = parseAddresses(raw.buildkitAddress, ctx, report);
+  const tls = parseTls(raw, workDir, ctx, report);
+  const extraArgs = splitExtraArgs(raw.extraArgs);
+  if (extraArgs === undefined) report('extraArgs', ctx.loc('BuildExtraArgsQuote'));
+
+  const name = imageName?.name ?? raw.repository.trim();
   return {
-    image: { repository, name, tags, refs: tags.map((t) => `${name}:${t}`), push: raw.push !== 'false' },
-    daemon: {
-      addresses: raw.buildkitAddress
-        .split('\n')
-        .map((a) => a.trim())
-        .filter((a) => a !== ''),
-      tls: { caCert: undefined, cert: undefined, key: undefined, serverName: undefined },
+    image: {
+      repository: imageName?.repository ?? raw.repository.trim(),
+      name,
+      tags,
+      refs: tags.map((t) => `${name}:${t}`),
+      push,
     },
-    extraArgs: [],
+    daemon: { addresses, tls },
+    extraArgs: extraArgs ?? [],
+    context,
+    dockerfile,
+    target,
+    buildArgs,
+    labels,
+    pipeline: addPipelineMetadata ? readPipelineMetadata((v) => ctx.variable(v)) : undefined,
+    platforms,
+    secrets,
+    namedContexts,
+    noCache,
+    pull,
+    provenance,
+    sbom,
+    ...cache,
   };
 }

@@ -1,0 +1,85 @@
+import type { RunContext } from '../context';
+import type { InputName } from '../inputs';
+import { absolutePath, pathKind, type Report } from './fields';
+import { numberedLines } from './inputText';
+import type { DaemonTls } from './spec';
+
+/**
+ * The address schemes buildctl accepts for --addr: tcp and unix (and npipe on Windows) natively, the
+ * others through the connection helpers buildctl registers (moby/buildkit client/connhelper).
+ */
+export const BUILDKIT_SCHEMES = [
+  'tcp',
+  'unix',
+  'npipe',
+  'ssh',
+  'docker-container',
+  'podman-container',
+  'nerdctl-container',
+  'kube-pod',
+] as const;
+
+const ADDRESS = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/;
+const HOST_PORT = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):[0-9]{1,5}$/;
+const SERVER_NAME =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+
+/** Why an address is wrong, or undefined when buildctl can use it. */
+function addressProblem(address: string, ctx: RunContext): string | undefined {
+  const match = ADDRESS.exec(address);
+  if (match === null) return ctx.loc('BuildAddressSyntax', address, BUILDKIT_SCHEMES.join(', '));
+  const scheme = (match[1] ?? '').toLowerCase();
+  const rest = match[2] ?? '';
+  if (!(BUILDKIT_SCHEMES as readonly string[]).includes(scheme)) {
+    return ctx.loc('BuildAddressScheme', address, scheme, BUILDKIT_SCHEMES.join(', '));
+  }
+  if (scheme === 'tcp') {
+    const hostPort = rest.replace(/\/+$/, '');
+    return HOST_PORT.test(hostPort) ? undefined : ctx.loc('BuildAddressTcp', address);
+  }
+  if (scheme === 'unix') return rest.startsWith('/') ? undefined : ctx.loc('BuildAddressUnix', address);
+  return rest.replace(/^\/+/, '') === '' ? ctx.loc('BuildAddressEmpty', address) : undefined;
+}
+
+/** buildkitAddress lines: each with a scheme buildctl accepts; duplicates removed. */
+export function parseAddresses(raw: string, ctx: RunContext, report: Report): string[] {
+  const addresses: string[] = [];
+  for (const { line, text } of numberedLines(raw)) {
+    const problem = addressProblem(text, ctx);
+    if (problem !== undefined) report('buildkitAddress', problem, line);
+    else if (!addresses.includes(text)) addresses.push(text);
+  }
+  return addresses;
+}
+
+function tlsFile(
+  input: InputName,
+  raw: string,
+  workDir: string,
+  ctx: RunContext,
+  report: Report,
+): string | undefined {
+  const value = raw.trim();
+  if (value === '') return undefined;
+  const file = absolutePath(workDir, value);
+  if (pathKind(file) !== 'file') report(input, ctx.loc('BuildTlsFileMissing', file));
+  return file;
+}
+
+/** tlsCaCert, tlsCert, tlsKey (existing files; cert and key only together) and tlsServerName. */
+export function parseTls(
+  raw: { tlsCaCert: string; tlsCert: string; tlsKey: string; tlsServerName: string },
+  workDir: string,
+  ctx: RunContext,
+  report: Report,
+): DaemonTls {
+  const caCert = tlsFile('tlsCaCert', raw.tlsCaCert, workDir, ctx, report);
+  const cert = tlsFile('tlsCert', raw.tlsCert, workDir, ctx, report);
+  const key = tlsFile('tlsKey', raw.tlsKey, workDir, ctx, report);
+  if (cert !== undefined && key === undefined) report('tlsKey', ctx.loc('BuildTlsPair', 'tlsCert', 'tlsKey'));
+  if (key !== undefined && cert === undefined)
+    report('tlsCert', ctx.loc('BuildTlsPair', 'tlsKey', 'tlsCert'));
+  const name = raw.tlsServerName.trim();
+  if (name !== '' && !SERVER_NAME.test(name)) report('tlsServerName', ctx.loc('BuildTlsServerName', name));
+  return { caCert, cert, key, serverName: name === '' ? undefined : name };
+}
