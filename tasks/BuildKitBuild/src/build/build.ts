@@ -1,7 +1,18 @@
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { CancelledError, throwIfCancelled } from '../cancellation';
 import type { RunContext } from '../context';
 import type { Buildctl } from '../tool/install';
+import { buildctlBuildArgs } from './args';
 import type { SelectedDaemon } from './daemon';
+import { FailureTracker, type BuildFailure } from './errors';
+import { readBuildMetadata, type BuildMetadata } from './metadata';
+import { runProcess } from './process';
+import { ProgressTracker } from './progress';
 import type { BuildInputs } from './spec';
+import { renderSummary } from './summary';
 
 export interface BuildEnvironment {
   readonly buildctl: Buildctl;
@@ -10,12 +21,165 @@ export interface BuildEnvironment {
   readonly dockerConfigDir: string | undefined;
 }
 
-/** Builds, streams the log, sets outputs and uploads the summary. (Issue 3 owns this module.) */
-export function runBuild(
-  _inputs: BuildInputs,
-  _environment: BuildEnvironment,
+/** The edges runBuild talks to; tests replace them. */
+export interface BuildDeps {
+  buildArgs(inputs: BuildInputs, daemonAddress: string, metadataFile: string): string[];
+  now(): number;
+  /** How long buildctl gets to stop after the cancellation signal before SIGKILL. */
+  readonly killGraceMs: number;
+}
+
+export const defaultBuildDeps: BuildDeps = {
+  buildArgs: buildctlBuildArgs,
+  now: () => Date.now(),
+  killGraceMs: 3000,
+};
+
+/** Pure: the `platform=` values given to the frontend in an argv (`--opt platform=a,b`). */
+export function platformsOf(args: readonly string[]): string[] {
+  const platforms: string[] = [];
+  args.forEach((arg, i) => {
+    const value =
+      arg === '--opt' ? args[i + 1] : arg.startsWith('--opt=') ? arg.slice('--opt='.length) : undefined;
+    if (value?.startsWith('platform=') === true) {
+      platforms.push(
+        ...value
+          .slice('platform='.length)
+          .split(',')
+          .filter((p) => p !== ''),
+      );
+    }
+  });
+  return platforms;
+}
+
+/** Pure: a command line for the log, quoted for reading (it is never run through a shell). */
+export function displayCommand(file: string, args: readonly string[]): string {
+  const quote = (word: string): string =>
+    /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+  return [file, ...args].map(quote).join(' ');
+}
+
+/** Publishes what the metadata says, as soon as it is known; returns the refs and digest published. */
+function publishOutputs(
+  inputs: BuildInputs,
+  metadata: BuildMetadata | undefined,
+  succeeded: boolean,
   ctx: RunContext,
-  _signal: AbortSignal,
+): { refs: readonly string[]; digest: string | undefined } {
+  const digest = metadata?.digest;
+  const refs =
+    metadata !== undefined && metadata.imageNames.length > 0 ? metadata.imageNames : inputs.image.refs;
+  if (digest !== undefined) {
+    ctx.publish.setOutput('imageDigest', digest);
+    ctx.publish.setOutput('imageRefWithDigest', `${inputs.image.name}@${digest}`);
+  }
+  if (digest !== undefined || succeeded) ctx.publish.setOutput('imageRefs', refs.join(','));
+  return { refs, digest };
+}
+
+function readMetadata(file: string, ctx: RunContext): BuildMetadata | undefined {
+  try {
+    return readBuildMetadata(file);
+  } catch (error: unknown) {
+    ctx.log.warning(ctx.loc('RunMetadataUnreadable', error instanceof Error ? error.message : String(error)));
+    return undefined;
+  }
+}
+
+function temporaryRoot(ctx: RunContext): string {
+  const agentTemp = ctx.variable('Agent.TempDirectory');
+  return agentTemp !== undefined && agentTemp !== '' ? agentTemp : os.tmpdir();
+}
+
+/** Builds, streams the log, sets outputs and uploads the summary. (Issue 3 owns this module.) */
+export async function runBuild(
+  inputs: BuildInputs,
+  environment: BuildEnvironment,
+  ctx: RunContext,
+  signal: AbortSignal,
+  deps: BuildDeps = defaultBuildDeps,
 ): Promise<void> {
-  return Promise.reject(new Error(ctx.loc('NotImplemented')));
+  throwIfCancelled(signal);
+  const address = environment.daemon.address;
+  ctx.publish.setOutput('buildkitAddress', address);
+  const root = temporaryRoot(ctx);
+  const workDir = fs.mkdtempSync(path.join(root, 'buildkit-build-'));
+  try {
+    const metadataFile = path.join(workDir, 'metadata.json');
+    const args = deps.buildArgs(inputs, address, metadataFile);
+    const env: Record<string, string | undefined> = { ...ctx.env };
+    if (environment.dockerConfigDir !== undefined) env.DOCKER_CONFIG = environment.dockerConfigDir;
+    const progress = new ProgressTracker();
+    const failures = new FailureTracker();
+    const vertexName = (vertex: number): string | undefined => progress.vertexName(vertex);
+
+    const endGroup = ctx.log.group(ctx.loc('RunGroupBuild', address));
+    const started = deps.now();
+    let result;
+    try {
+      ctx.log.info(`[command]${displayCommand(environment.buildctl.path, args)}`);
+      result = await runProcess({
+        file: environment.buildctl.path,
+        args,
+        env,
+        signal,
+        killGraceMs: deps.killGraceMs,
+        onLines: (lines) => {
+          for (const line of lines) failures.observe(line, progress.observe(line), vertexName);
+          ctx.log.info(lines.join('\n'));
+        },
+      });
+    } finally {
+      endGroup();
+    }
+    const durationMs = deps.now() - started;
+    const succeeded = result.code === 0 && !result.cancelled;
+    const { refs, digest } = publishOutputs(inputs, readMetadata(metadataFile, ctx), succeeded, ctx);
+    if (result.cancelled) throw new CancelledError(String(signal.reason ?? 'cancellation'));
+
+    const failure: BuildFailure | undefined = succeeded
+      ? undefined
+      : (failures.failure() ?? { message: ctx.loc('RunExitCode', String(result.code ?? result.signal)) });
+    const stats = progress.stats();
+    const summaryFile = path.join(root, `buildkit-build-summary-${crypto.randomUUID()}.md`);
+    fs.writeFileSync(
+      summaryFile,
+      renderSummary(
+        {
+          succeeded,
+          refs,
+          pushed: inputs.image.push,
+          digest,
+          platforms: platformsOf(args),
+          daemon: address,
+          durationMs,
+          steps: stats.steps,
+          cached: stats.cached,
+          failure: failure?.message,
+        },
+        ctx.loc,
+      ),
+    );
+    ctx.publish.uploadSummary(summaryFile);
+
+    if (failure !== undefined) {
+      // BuildKit names the Dockerfile by its base name: point the issue at the real file.
+      const location =
+        failure.location !== undefined && failure.location.file === path.basename(inputs.dockerfile)
+          ? { file: inputs.dockerfile, line: failure.location.line }
+          : failure.location;
+      ctx.publish.logIssue(failure.message, location);
+      throw new Error(ctx.loc('RunFailed', failure.message));
+    }
+    for (const problem of progress.cacheExportFailures())
+      ctx.log.warning(ctx.loc('RunCacheExportFailed', problem));
+    ctx.log.info(
+      digest === undefined
+        ? ctx.loc('RunSucceededNoDigest', refs.join(', '))
+        : ctx.loc('RunSucceeded', refs.join(', '), digest),
+    );
+  } finally {
+    fs.rmSync(workDir, { recursive: true, force: true });
+  }
 }

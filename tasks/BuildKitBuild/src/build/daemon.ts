@@ -1,6 +1,12 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { throwIfCancelled } from '../cancellation';
 import type { RunContext } from '../context';
 import type { Buildctl } from '../tool/install';
-import type { BuildInputs } from './spec';
+import { startLocalDaemon } from './localDaemon';
+import { preflightMessage, runPreflight, type PreflightOutcome } from './preflight';
+import { rendezvousOrder } from './rendezvous';
+import type { BuildInputs, DaemonTls } from './spec';
 
 /** The daemon chosen for this build. */
 export interface SelectedDaemon {
@@ -9,12 +15,128 @@ export interface SelectedDaemon {
   dispose(): Promise<void>;
 }
 
-/** Orders the addresses, runs the pre-flight check, fails over. (Issue 3 owns this module.) */
-export function selectDaemon(
-  _inputs: BuildInputs,
-  _buildctl: Buildctl,
+/** buildctl's default address, and the rootless buildkitd's socket under XDG_RUNTIME_DIR. */
+export const DEFAULT_SOCKET = '/run/buildkit/buildkitd.sock';
+
+/** Pre-flight timeout unless the pipeline variable BuildKitBuild.PreflightTimeoutSeconds says otherwise. */
+export const DEFAULT_PREFLIGHT_TIMEOUT_SECONDS = 20;
+
+/** The edges selectDaemon talks to; tests replace them. */
+export interface DaemonDeps {
+  preflight(
+    address: string,
+    tls: DaemonTls,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<PreflightOutcome>;
+  /** True when `file` exists and is a unix socket. */
+  isSocket(file: string): boolean;
+  startLocalDaemon(signal: AbortSignal): Promise<SelectedDaemon>;
+}
+
+export function defaultDaemonDeps(buildctl: Buildctl, ctx: RunContext): DaemonDeps {
+  return {
+    preflight: (address, tls, timeoutMs, signal) =>
+      runPreflight({ buildctlPath: buildctl.path, address, tls, env: ctx.env, timeoutMs, signal }),
+    isSocket: (file) => {
+      try {
+        return fs.statSync(file).isSocket();
+      } catch {
+        return false;
+      }
+    },
+    startLocalDaemon: (signal) => startLocalDaemon(buildctl, ctx, signal),
+  };
+}
+
+function preflightTimeoutSeconds(ctx: RunContext): number {
+  const raw = ctx.variable('BuildKitBuild.PreflightTimeoutSeconds');
+  const value = raw === undefined ? NaN : Number(raw);
+  return Number.isFinite(value) && value > 0 ? value : DEFAULT_PREFLIGHT_TIMEOUT_SECONDS;
+}
+
+/** Candidate default sockets, buildctl's own first, then the rootless daemon's. */
+export function defaultSockets(env: Readonly<Record<string, string | undefined>>): string[] {
+  const sockets = [DEFAULT_SOCKET];
+  const runtimeDir = env.XDG_RUNTIME_DIR;
+  if (runtimeDir !== undefined && runtimeDir !== '') {
+    sockets.push(path.posix.join(runtimeDir, 'buildkit', 'buildkitd.sock'));
+  }
+  return sockets;
+}
+
+const remote = (address: string): SelectedDaemon => ({ address, dispose: () => Promise.resolve() });
+
+/**
+ * Chooses the daemon: the buildkitAddress lines in rendezvous order of the repository, the first that
+ * passes its pre-flight check (`buildctl debug workers`); with no address, BUILDKIT_HOST, else a daemon
+ * on buildctl's default socket, else one started for this job. (Issue 3 owns this module.)
+ */
+export async function selectDaemon(
+  inputs: BuildInputs,
+  buildctl: Buildctl,
   ctx: RunContext,
-  _signal: AbortSignal,
+  signal: AbortSignal,
+  deps: DaemonDeps = defaultDaemonDeps(buildctl, ctx),
 ): Promise<SelectedDaemon> {
-  return Promise.reject(new Error(ctx.loc('NotImplemented')));
+  throwIfCancelled(signal);
+  const timeoutSeconds = preflightTimeoutSeconds(ctx);
+  const tls = inputs.daemon.tls;
+  const check = async (address: string): Promise<string | undefined> => {
+    const outcome = await deps.preflight(address, tls, timeoutSeconds * 1000, signal);
+    throwIfCancelled(signal);
+    if (outcome.ok) {
+      const platforms = outcome.platforms.length > 0 ? outcome.platforms.join(', ') : '?';
+      ctx.log.info(ctx.loc('DaemonUsing', address, platforms));
+      return undefined;
+    }
+    return preflightMessage(outcome, address, tls, timeoutSeconds, ctx);
+  };
+
+  const endGroup = ctx.log.group(ctx.loc('DaemonGroup'));
+  try {
+    const addresses = inputs.daemon.addresses;
+    if (addresses.length > 0) {
+      const ordered = rendezvousOrder(addresses, inputs.image.repository);
+      if (ordered.length > 1)
+        ctx.log.info(ctx.loc('DaemonOrder', inputs.image.repository, ordered.join(', ')));
+      const failures: string[] = [];
+      for (const address of ordered) {
+        const problem = await check(address);
+        if (problem === undefined) return remote(address);
+        failures.push(problem);
+        if (ordered.length > 1) ctx.log.warning(ctx.loc('DaemonSkipped', address, problem));
+      }
+      throw new Error(
+        failures.length === 1
+          ? (failures[0] ?? '')
+          : ctx.loc('DaemonNoneAvailable', failures.length, failures.map((f) => `- ${f}`).join('\n')),
+      );
+    }
+
+    const fromEnvironment = ctx.env.BUILDKIT_HOST?.trim();
+    if (fromEnvironment !== undefined && fromEnvironment !== '') {
+      ctx.log.info(ctx.loc('DaemonFromEnvironment', fromEnvironment));
+      const problem = await check(fromEnvironment);
+      if (problem !== undefined) throw new Error(problem);
+      return remote(fromEnvironment);
+    }
+
+    const sockets = defaultSockets(ctx.env);
+    for (const socket of sockets.filter((s) => deps.isSocket(s))) {
+      const address = `unix://${socket}`;
+      const problem = await check(address);
+      if (problem === undefined) {
+        ctx.log.info(ctx.loc('DaemonDefaultSocket', address));
+        return remote(address);
+      }
+      ctx.log.warning(ctx.loc('DaemonSkipped', address, problem));
+    }
+    ctx.log.info(ctx.loc('DaemonStartingLocal', sockets.join(', ')));
+  } finally {
+    endGroup();
+  }
+  const local = await deps.startLocalDaemon(signal);
+  ctx.log.info(ctx.loc('DaemonUsingLocal', local.address));
+  return local;
 }
