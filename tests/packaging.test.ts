@@ -16,6 +16,7 @@ const EXPECTED_FILES = [
   'extension.vsixmanifest',
   'extension.vsomanifest',
   'images/icon.png',
+  'images/summary.png',
   'overview.md',
   'tasks/BuildKitBuild/ThirdPartyNotices.txt',
   'tasks/BuildKitBuild/icon.png',
