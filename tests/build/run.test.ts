@@ -279,6 +279,7 @@ describe('runBuild', () => {
     buildArgs: (i, a, m) => buildctlBuildArgs(i, a, m),
     now: () => 1000,
     killGraceMs: 3000,
+    outputFull: () => undefined,
   };
   const environment = (dockerConfigDir?: string) => ({
     buildctl,
@@ -406,5 +407,31 @@ describe('runBuild', () => {
     assert.equal(invocation?.signal, 'SIGTERM');
     assert.equal(invocation.exitCode, 143);
     assert.deepEqual(ctx.recorded.summaries, []);
+  });
+
+  it('stops reading from buildctl while the output is full, then forwards every line', async () => {
+    const ctx = makeContext({
+      env: { PATH, ...fakeBuildctlEnv(records, { floodMb: 4 }) },
+      variables: { 'Agent.TempDirectory': dir },
+    });
+    let release: () => void = () => undefined;
+    const full = new Promise<void>((resolve) => (release = resolve));
+    let calls = 0;
+    const running = runBuild(buildInputsFor(dir), environment(), ctx, new AbortController().signal, {
+      ...deps,
+      outputFull: () => (++calls === 1 ? full : undefined),
+    });
+    const floodLines = () =>
+      ctx.recorded.infos.reduce((n, chunk) => n + (chunk.match(/ flood /g)?.length ?? 0), 0);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const whilePaused = floodLines();
+    release();
+    await running;
+    const total = floodLines();
+    assert.ok(total > 30_000, `all flood lines forwarded: ${total}`);
+    assert.ok(
+      whilePaused < total / 4,
+      `reading paused while the output was full: ${whilePaused} of ${total}`,
+    );
   });
 });

@@ -27,12 +27,21 @@ export interface BuildDeps {
   now(): number;
   /** How long buildctl gets to stop after the cancellation signal before SIGKILL. */
   readonly killGraceMs: number;
+  /** A promise while the log's destination is full (reading from buildctl pauses meanwhile). */
+  outputFull(): Promise<void> | undefined;
+}
+
+/** Resolves when process.stdout has drained; undefined when it is not full. */
+export function stdoutFull(): Promise<void> | undefined {
+  if (!process.stdout.writableNeedDrain) return undefined;
+  return new Promise((resolve) => process.stdout.once('drain', resolve));
 }
 
 export const defaultBuildDeps: BuildDeps = {
   buildArgs: buildctlBuildArgs,
   now: () => Date.now(),
   killGraceMs: 3000,
+  outputFull: stdoutFull,
 };
 
 /** Pure: the `platform=` values given to the frontend in an argv (`--opt platform=a,b`). */
@@ -125,6 +134,7 @@ export async function runBuild(
         env,
         signal,
         killGraceMs: deps.killGraceMs,
+        flowControl: () => deps.outputFull(),
         onLines: (lines) => {
           for (const line of lines) failures.observe(line, progress.observe(line), vertexName);
           ctx.log.info(lines.join('\n'));

@@ -16,6 +16,11 @@ export interface RunProcessOptions {
   readonly killGraceMs?: number;
   /** Kills the process (SIGKILL) when it runs longer than this. */
   readonly timeoutMs?: number;
+  /**
+   * Back-pressure: called after each onLines; a returned promise pauses reading (so the child blocks on
+   * its full pipe) until it settles. Keeps memory bounded when whoever reads our output is slower.
+   */
+  readonly flowControl?: () => Promise<void> | undefined;
 }
 
 export interface ProcessResult {
@@ -54,7 +59,13 @@ export function runProcess(options: RunProcessOptions): Promise<ProcessResult> {
       const splitter = new LineSplitter();
       stream.on('data', (chunk: Buffer) => {
         const lines = splitter.push(chunk);
-        if (lines.length > 0) options.onLines(lines, name);
+        if (lines.length === 0) return;
+        options.onLines(lines, name);
+        const wait = options.flowControl?.();
+        if (wait !== undefined) {
+          stream.pause();
+          void wait.finally(() => stream.resume());
+        }
       });
       return splitter;
     };
