@@ -5,7 +5,12 @@ import type { EndpointReader, Log, Publisher, RunContext } from './context';
 const endpoints: EndpointReader = {
   url: (id) => tl.getEndpointUrl(id, true),
   scheme: (id) => tl.getEndpointAuthorizationScheme(id, true),
-  authParameter: (id, key) => tl.getEndpointAuthorizationParameter(id, key, true),
+  // Not getEndpointAuthorizationParameter: it writes the value (a secret) into the debug log.
+  authParameter: (id, key) => {
+    const parameters = tl.getEndpointAuthorization(id, true)?.parameters ?? {};
+    const name = Object.keys(parameters).find((k) => k.toLowerCase() === key.toLowerCase());
+    return name === undefined ? undefined : parameters[name];
+  },
   data: (id, key) => tl.getEndpointDataParameter(id, key, true),
 };
 

@@ -54,13 +54,12 @@ function required(ctx: RunContext, endpointId: string, key: string): string {
   return value;
 }
 
-/** Masks every line of a PEM bundle but its BEGIN/END markers: the agent masks line by line. */
+/** Masks every line of a PEM bundle but its BEGIN/END markers (secrets are single lines for the agent). */
 function maskPem(pem: string, ctx: RunContext): void {
   for (const line of pem.split(/\r?\n/)) {
     const trimmed = line.trim();
     if (trimmed !== '' && !trimmed.startsWith('-----')) ctx.log.setSecret(trimmed);
   }
-  ctx.log.setSecret(pem);
 }
 
 function readIdentity(endpointId: string, scheme: string, ctx: RunContext): AzureIdentity {

@@ -1,0 +1,286 @@
+import * as assert from 'node:assert/strict';
+import type { AccessToken, TokenCredential } from '@azure/identity';
+import type { ExchangeOutcome, ExchangeRequest } from '../../tasks/BuildKitBuild/src/registry/acrExchange';
+import {
+  getRegistryCredentials,
+  type CredentialDeps,
+} from '../../tasks/BuildKitBuild/src/registry/credentials';
+import { readAzureConnection } from '../../tasks/BuildKitBuild/src/registry/entra';
+import type { RegistrySpec } from '../../tasks/BuildKitBuild/src/registry/spec';
+import type { Endpoint } from '../support/agent';
+import { makeContext } from '../support/fakeContext';
+
+const AZURE: RegistrySpec = {
+  host: 'myacr.azurecr.io',
+  auth: { kind: 'azure', endpointId: 'ARM', loginServer: 'myacr.azurecr.io' },
+};
+const SP: Endpoint = {
+  url: 'https://management.azure.com/',
+  scheme: 'ServicePrincipal',
+  parameters: {
+    serviceprincipalid: 'app-1',
+    authenticationType: 'spnKey',
+    serviceprincipalkey: 'sp-secret',
+    tenantid: 't-1',
+  },
+  data: { environment: 'AzureCloud' },
+};
+const ACR_SCOPE = 'https://containerregistry.azure.net/.default';
+const ARM_SCOPE = 'https://management.azure.com/.default';
+
+/** Fake edges: tokens per scope (an Error = Entra refuses), exchange answers per scope. */
+function fakes(tokens: Record<string, string | Error>, answers: Record<string, ExchangeOutcome>) {
+  const asked: string[] = [];
+  const exchanged: ExchangeRequest[] = [];
+  const credential: TokenCredential = {
+    getToken: (scope) => {
+      const key = Array.isArray(scope) ? String(scope[0]) : scope;
+      asked.push(key);
+      const value = tokens[key];
+      if (value instanceof Error) return Promise.reject(value);
+      return Promise.resolve<AccessToken>({
+        token: value ?? 'none',
+        expiresOnTimestamp: Date.now() + 3_600_000,
+      });
+    },
+  };
+  const deps: CredentialDeps = {
+    createCredential: () => Promise.resolve(credential),
+    exchange: (request) => {
+      exchanged.push(request);
+      const scope = Object.keys(tokens).find((s) => tokens[s] === request.accessToken) ?? '';
+      return Promise.resolve(answers[scope] ?? { kind: 'failed', status: 500, detail: '' });
+    },
+  };
+  return { deps, asked, exchanged };
+}
+
+const signal = new AbortController().signal;
+
+describe('getRegistryCredentials', () => {
+  it('uses the ACR audience first and masks the tokens it held', async () => {
+    const ctx = makeContext({ endpoints: { ARM: SP } });
+    const { deps, asked, exchanged } = fakes(
+      { [ACR_SCOPE]: 'acr-token' },
+      { [ACR_SCOPE]: { kind: 'ok', refreshToken: 'rt' } },
+    );
+    const result = await getRegistryCredentials(AZURE, { push: true }, ctx, signal, deps);
+    assert.deepEqual(result, [
+      { registry: 'myacr.azurecr.io', username: '00000000-0000-0000-0000-000000000000', identityToken: 'rt' },
+    ]);
+    assert.deepEqual(asked, [ACR_SCOPE]);
+    assert.deepEqual(exchanged, [
+      { loginServer: 'myacr.azurecr.io', tenant: 't-1', accessToken: 'acr-token' },
+    ]);
+    for (const s of ['sp-secret', 'acr-token', 'rt']) assert.ok(ctx.recorded.secrets.includes(s), s);
+    assert.ok(ctx.recorded.infos.some((l) => l.includes('ACR-audience')));
+  });
+
+  it('falls back to ARM when the registry rejects the ACR audience or Entra ID refuses that scope', async () => {
+    for (const acrSide of [
+      { token: 'acr-token' as string | Error },
+      { token: new Error('AADSTS500011: resource not found') },
+    ]) {
+      const ctx = makeContext({ endpoints: { ARM: SP } });
+      const { deps, asked } = fakes(
+        { [ACR_SCOPE]: acrSide.token, [ARM_SCOPE]: 'arm-token' },
+        {
+          [ACR_SCOPE]: { kind: 'rejected', status: 401, detail: '' },
+          [ARM_SCOPE]: { kind: 'ok', refreshToken: 'rt2' },
+        },
+      );
+      const result = await getRegistryCredentials(AZURE, { push: true }, ctx, signal, deps);
+      assert.equal(result[0]?.identityToken, 'rt2');
+      assert.deepEqual(asked, [ACR_SCOPE, ARM_SCOPE]);
+      assert.ok(
+        ctx.recorded.infos.some((l) => l.includes('Azure Resource Manager-audience Entra ID token.')),
+      );
+    }
+  });
+
+  it('names the role to grant when both audiences are refused: AcrPush, or AcrPull for validation builds', async () => {
+    for (const [push, role] of [
+      [true, 'AcrPush'],
+      [false, 'AcrPull'],
+    ] as const) {
+      const ctx = makeContext({ endpoints: { ARM: SP } });
+      const refused: ExchangeOutcome = { kind: 'rejected', status: 403, detail: 'denied' };
+      const { deps } = fakes(
+        { [ACR_SCOPE]: 'a', [ARM_SCOPE]: 'b' },
+        { [ACR_SCOPE]: refused, [ARM_SCOPE]: refused },
+      );
+      await assert.rejects(getRegistryCredentials(AZURE, { push }, ctx, signal, deps), (e: Error) => {
+        assert.match(e.message, new RegExp(`needs the ${role} role on this registry`));
+        assert.match(e.message, /service principal app-1/);
+        return true;
+      });
+    }
+  });
+
+  it('reports a server failure without trying another audience', async () => {
+    const ctx = makeContext({ endpoints: { ARM: SP } });
+    const { deps, asked } = fakes(
+      { [ACR_SCOPE]: 'a' },
+      { [ACR_SCOPE]: { kind: 'failed', status: 502, detail: 'bad gateway' } },
+    );
+    await assert.rejects(
+      getRegistryCredentials(AZURE, { push: true }, ctx, signal, deps),
+      /failed \(HTTP 502\): bad gateway/,
+    );
+    assert.deepEqual(asked, [ACR_SCOPE]);
+  });
+
+  it('reads a Docker Registry connection and masks its password', async () => {
+    const ctx = makeContext({
+      endpoints: {
+        HUB: {
+          url: 'https://index.docker.io/v1/',
+          scheme: 'UsernamePassword',
+          parameters: { registry: 'https://index.docker.io/v1/', username: 'u', password: 'p@ss' },
+        },
+      },
+    });
+    const spec: RegistrySpec = { host: 'docker.io', auth: { kind: 'dockerRegistry', endpointId: 'HUB' } };
+    assert.deepEqual(await getRegistryCredentials(spec, { push: true }, ctx, signal), [
+      { registry: 'https://index.docker.io/v1/', username: 'u', password: 'p@ss' },
+    ]);
+    assert.deepEqual(ctx.recorded.secrets, ['p@ss']);
+  });
+
+  it('needs no credentials without a connection', async () => {
+    assert.deepEqual(
+      await getRegistryCredentials(
+        { host: undefined, auth: { kind: 'none' } },
+        { push: true },
+        makeContext(),
+        signal,
+      ),
+      [],
+    );
+  });
+});
+
+describe('readAzureConnection', () => {
+  const authority = 'https://127.0.0.1:4443/';
+  it('reads a secret service principal: authority from the data, instance discovery off for private authorities', () => {
+    const ctx = makeContext({
+      endpoints: { ARM: { ...SP, data: { environment: 'AzureCloud', activeDirectoryAuthority: authority } } },
+    });
+    const connection = readAzureConnection('ARM', ctx);
+    assert.deepEqual(connection, {
+      endpointId: 'ARM',
+      identity: { kind: 'secret', tenantId: 't-1', clientId: 'app-1', secret: 'sp-secret' },
+      authorityHost: authority,
+      disableInstanceDiscovery: true,
+      acrScope: ACR_SCOPE,
+      armScope: ARM_SCOPE,
+    });
+    assert.deepEqual(ctx.recorded.secrets, ['sp-secret']);
+  });
+
+  it('keeps instance discovery for public clouds and uses the cloud scopes of sovereign clouds', () => {
+    const ctx = makeContext({
+      endpoints: {
+        ARM: {
+          ...SP,
+          url: 'https://management.chinacloudapi.cn',
+          data: {
+            environment: 'AzureChinaCloud',
+            environmentAuthorityUrl: 'https://login.chinacloudapi.cn/',
+          },
+        },
+      },
+    });
+    const connection = readAzureConnection('ARM', ctx);
+    assert.equal(connection.disableInstanceDiscovery, false);
+    assert.equal(connection.acrScope, 'https://containerregistry.azure.cn/.default');
+    assert.equal(connection.armScope, 'https://management.chinacloudapi.cn/.default');
+  });
+
+  it('masks every line of a certificate connection key and rejects a PEM without key', () => {
+    const pem =
+      '-----BEGIN CERTIFICATE-----\nCERTLINE\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nKEYLINE1\nKEYLINE2\n-----END PRIVATE KEY-----\n';
+    const cert = (value: string): Endpoint => ({
+      ...SP,
+      parameters: {
+        serviceprincipalid: 'app-2',
+        authenticationType: 'spnCertificate',
+        servicePrincipalCertificate: value,
+        tenantid: 't-1',
+      },
+    });
+    const ctx = makeContext({ endpoints: { ARM: cert(pem) } });
+    assert.equal(readAzureConnection('ARM', ctx).identity.kind, 'certificate');
+    for (const line of ['KEYLINE1', 'KEYLINE2']) assert.ok(ctx.recorded.secrets.includes(line));
+    assert.throws(
+      () =>
+        readAzureConnection(
+          'ARM',
+          makeContext({
+            endpoints: { ARM: cert('-----BEGIN CERTIFICATE-----\nX\n-----END CERTIFICATE-----') },
+          }),
+        ),
+      /PEM file holding both/,
+    );
+  });
+
+  it('reads workload identity federation with the System.AccessToken, and says what is missing without it', () => {
+    const wif: Endpoint = {
+      url: 'https://management.azure.com/',
+      scheme: 'WorkloadIdentityFederation',
+      parameters: { serviceprincipalid: 'app-3', tenantid: 't-1' },
+    };
+    const ctx = makeContext({
+      endpoints: {
+        ARM: wif,
+        SYSTEMVSSCONNECTION: { scheme: 'OAuth', parameters: { AccessToken: 'sys-token' } },
+      },
+      variables: { 'System.OidcRequestUri': 'https://dev.azure.com/org/oidc' },
+    });
+    assert.deepEqual(readAzureConnection('ARM', ctx).identity, {
+      kind: 'federated',
+      tenantId: 't-1',
+      clientId: 'app-3',
+      serviceConnectionId: 'ARM',
+      systemAccessToken: 'sys-token',
+    });
+    assert.deepEqual(ctx.recorded.secrets, ['sys-token']);
+    assert.throws(
+      () => readAzureConnection('ARM', makeContext({ endpoints: { ARM: wif } })),
+      /System.AccessToken and System.OidcRequestUri/,
+    );
+  });
+
+  it('reads a managed identity with or without a user-assigned client id', () => {
+    const msi = (data: Record<string, string>): Endpoint => ({
+      scheme: 'ManagedServiceIdentity',
+      parameters: { tenantid: 't-1' },
+      data,
+    });
+    assert.deepEqual(
+      readAzureConnection('ARM', makeContext({ endpoints: { ARM: msi({ msiclientId: 'mi-1' }) } })).identity,
+      { kind: 'managed', tenantId: 't-1', clientId: 'mi-1' },
+    );
+    assert.deepEqual(readAzureConnection('ARM', makeContext({ endpoints: { ARM: msi({}) } })).identity, {
+      kind: 'managed',
+      tenantId: 't-1',
+      clientId: undefined,
+    });
+  });
+
+  it('names the missing parameter and refuses unknown schemes', () => {
+    const broken: Endpoint = {
+      scheme: 'ServicePrincipal',
+      parameters: { tenantid: 't-1', serviceprincipalid: 'app' },
+    };
+    assert.throws(
+      () => readAzureConnection('ARM', makeContext({ endpoints: { ARM: broken } })),
+      /no 'serviceprincipalkey' parameter/,
+    );
+    const publish: Endpoint = { scheme: 'PublishProfile', parameters: {} };
+    assert.throws(
+      () => readAzureConnection('ARM', makeContext({ endpoints: { ARM: publish } })),
+      /'PublishProfile' scheme/,
+    );
+  });
+});

@@ -1,0 +1,91 @@
+import * as assert from 'node:assert/strict';
+import type { InputProblem } from '../../tasks/BuildKitBuild/src/inputErrors';
+import { INPUT_NAMES, type RawInputs } from '../../tasks/BuildKitBuild/src/inputs';
+import { parseRegistry } from '../../tasks/BuildKitBuild/src/registry/spec';
+import { makeContext } from '../support/fakeContext';
+
+function raw(values: Partial<Record<(typeof INPUT_NAMES)[number], string>>): RawInputs {
+  return Object.fromEntries(INPUT_NAMES.map((n) => [n, values[n] ?? ''])) as RawInputs;
+}
+
+const ctx = makeContext({
+  endpoints: {
+    ARM: { scheme: 'ServicePrincipal', parameters: {}, data: { environment: 'AzureChinaCloud' } },
+    STACK: { scheme: 'ServicePrincipal', parameters: {}, data: { environment: 'AzureStack' } },
+    HUB: {
+      url: 'https://index.docker.io/v1/',
+      scheme: 'UsernamePassword',
+      parameters: { registry: 'https://index.docker.io/v1/' },
+    },
+    GHCR: { url: 'https://ghcr.io', scheme: 'UsernamePassword', parameters: {} },
+    EMPTY: { scheme: 'UsernamePassword', parameters: {} },
+  },
+});
+
+function parse(values: Parameters<typeof raw>[0]): {
+  spec: ReturnType<typeof parseRegistry>;
+  problems: InputProblem[];
+} {
+  const problems: InputProblem[] = [];
+  return { spec: parseRegistry(raw(values), ctx, problems), problems };
+}
+
+describe('parseRegistry', () => {
+  it('gives a bare acr the suffix of the connection cloud', () => {
+    const { spec, problems } = parse({ azureSubscription: 'ARM', acr: 'myacr' });
+    assert.deepEqual(problems, []);
+    assert.deepEqual(spec, {
+      host: 'myacr.azurecr.cn',
+      auth: { kind: 'azure', endpointId: 'ARM', loginServer: 'myacr.azurecr.cn' },
+    });
+  });
+
+  it('requires acr with azureSubscription', () => {
+    const { spec, problems } = parse({ azureSubscription: 'ARM' });
+    assert.equal(spec.host, undefined);
+    assert.deepEqual(
+      problems.map((p) => p.input),
+      ['acr'],
+    );
+    assert.match(problems[0]?.message ?? '', /required with azureSubscription/);
+  });
+
+  it('names acr for a value that is no registry, and for a bare name in a cloud without ACR domain', () => {
+    assert.match(
+      parse({ azureSubscription: 'ARM', acr: 'https://x.io' }).problems[0]?.message ?? '',
+      /neither an ACR name/,
+    );
+    const stack = parse({ azureSubscription: 'STACK', acr: 'myacr' }).problems;
+    assert.deepEqual(
+      stack.map((p) => p.input),
+      ['acr'],
+    );
+    assert.match(stack[0]?.message ?? '', /cloud 'AzureStack' has no known ACR domain/);
+  });
+
+  it('refuses both connections at once, naming containerRegistry', () => {
+    const { spec, problems } = parse({ azureSubscription: 'ARM', acr: 'myacr', containerRegistry: 'HUB' });
+    assert.equal(spec.auth.kind, 'none');
+    assert.deepEqual(
+      problems.map((p) => p.input),
+      ['containerRegistry'],
+    );
+  });
+
+  it('takes Docker Hub and other registries from a Docker Registry connection, ignoring a hidden acr', () => {
+    assert.deepEqual(parse({ containerRegistry: 'HUB', acr: 'leftover' }), {
+      spec: { host: 'docker.io', auth: { kind: 'dockerRegistry', endpointId: 'HUB' } },
+      problems: [],
+    });
+    assert.equal(parse({ containerRegistry: 'GHCR' }).spec.host, 'ghcr.io');
+    assert.match(parse({ containerRegistry: 'EMPTY' }).problems[0]?.message ?? '', /names no registry/);
+  });
+
+  it('with neither connection: no host (repository is a full name), and acr alone is a problem', () => {
+    assert.deepEqual(parse({}), { spec: { host: undefined, auth: { kind: 'none' } }, problems: [] });
+    assert.deepEqual(
+      parse({ acr: 'myacr' }).problems.map((p) => p.input),
+      ['acr'],
+    );
+  });
+});
