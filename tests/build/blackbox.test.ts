@@ -169,11 +169,12 @@ describe('the bundled task with the fake buildctl (black box)', function () {
     assert.equal(builds(records).length, 0);
   });
 
-  it('fails with the failing Dockerfile step and an error issue for it', async () => {
-    const d = await daemon();
+  it('fails with the failing Dockerfile step and an error issue for it, never retrying on another daemon', async () => {
+    const [d, other] = [await daemon(), await daemon()];
     const run = await runTask(
-      await taskOptions(dir, records, { buildkitAddress: d.address }, { failStep: 2 }),
+      await taskOptions(dir, records, { buildkitAddress: `${d.address}\n${other.address}` }, { failStep: 2 }),
     );
+    assert.equal(builds(records).length, 1, 'a build that started is not retried elsewhere');
     assert.equal(run.result, 'Failed');
     const step = '[2/3] RUN make: process "/bin/sh -c make" did not complete successfully: exit code: 2';
     assert.equal(run.resultMessage, `The build failed: ${step}`);
