@@ -1,0 +1,158 @@
+// Task start → `buildctl build` start with service-principal auth: the bundled task gets an Entra ID
+// token from a loopback authority and exchanges it at a loopback ACR (HTTPS with a throw-away CA), while
+// it resolves the fake buildctl and checks a fake daemon. A ratio to a bare `node -e 0` of the same run
+// (target: at most 3×). Needs the tsc output (out/) for the loopback servers and the bundle (dist/).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fmt, repeat, summarise, timeRun } from './lib.mjs';
+
+const now = () => performance.timeOrigin + performance.now();
+
+/**
+ * Runs a command to its end; resolves with the epoch ms at which it was spawned and, for each marker,
+ * when the first stdout line containing it arrived.
+ */
+function spawned(command, args, env, markers = []) {
+  return new Promise((resolve, reject) => {
+    const at = now();
+    const seen = {};
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'ignore'], env });
+    let text = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk) => {
+      text += chunk;
+      for (const marker of markers)
+        if (seen[marker] === undefined && text.includes(marker)) seen[marker] = now();
+    });
+    child.on('error', reject);
+    child.on('close', () => resolve({ at, seen }));
+  });
+}
+
+/** startedAt of the fake buildctl's invocations in `dir` matching `pick`. */
+function recorded(dir, pick) {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')))
+    .filter(pick)
+    .map((r) => r.startedAt);
+}
+
+export async function credentialsBenchmark(root, runs = 9) {
+  const out = process.env.BKB_OUT ?? 'out';
+  const require = createRequire(join(root, out, 'tests', 'bench.cjs'));
+  const { createTestPki } = require('./support/servers/pki.js');
+  const { TokenBook, secretValue } = require('./support/servers/loopback.js');
+  const { startEntra } = require('./support/servers/entra.js');
+  const { startAcr } = require('./support/servers/acr.js');
+  const { agentEnvironment } = require('./support/agent.js');
+  const { startFakeDaemon } = require('./support/fakeDaemon.js');
+  const { fakeBuildctlDir, fakeBuildctlPath } = require('./support/fakeBuildctl.js');
+  const entry = join(root, process.env.BKB_DIST ?? 'dist', 'tasks', 'BuildKitBuild', 'index.js');
+
+  const tenant = '3f2a9c1e-7b4d-4e8f-9a01-5c6d7e8f9a0b';
+  const clientId = 'a1a1a1a1-0000-4000-8000-0000000000b1';
+  const secret = secretValue('bench-secret');
+  const pki = createTestPki();
+  const book = new TokenBook();
+  const entra = await startEntra(pki, book, { tenant, clients: [{ clientId, secret }] });
+  const acr = await startAcr(pki, book);
+  const daemon = await startFakeDaemon();
+  const context = mkdtempSync(join(tmpdir(), 'bkb-bench-cred-ctx-'));
+  writeFileSync(join(context, 'Dockerfile'), 'FROM scratch\n');
+  try {
+    const bare = summarise(await repeat(runs, () => timeRun(process.execPath, ['-e', '0'])));
+    // The fake buildctl is a Node script: its own start-up is part of what it records as its start.
+    const fakeBoot = summarise(
+      await repeat(runs, async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'bkb-bench-rec-'));
+        const { at } = await spawned(fakeBuildctlPath, ['--version'], {
+          PATH: process.env.PATH,
+          FAKE_BUILDCTL_RECORD_DIR: dir,
+        });
+        const [started] = recorded(dir, () => true);
+        rmSync(dir, { recursive: true, force: true });
+        return started - at;
+      }),
+    );
+    const phases = [];
+    const toBuild = summarise(
+      await repeat(runs, async () => {
+        const record = mkdtempSync(join(tmpdir(), 'bkb-bench-rec-'));
+        const temp = mkdtempSync(join(tmpdir(), 'bkb-bench-agent-'));
+        const env = agentEnvironment(
+          {
+            entry,
+            inputs: {
+              azureSubscription: 'ARM-BENCH',
+              acr: acr.host,
+              repository: 'team/app',
+              tags: 'v1',
+              context,
+              buildkitAddress: daemon.address,
+            },
+            endpoints: {
+              'ARM-BENCH': {
+                url: 'https://management.azure.com/',
+                scheme: 'ServicePrincipal',
+                parameters: {
+                  serviceprincipalid: clientId,
+                  authenticationType: 'spnKey',
+                  serviceprincipalkey: secret,
+                  tenantid: tenant,
+                },
+                data: { environment: 'AzureCloud', activeDirectoryAuthority: entra.authority },
+              },
+            },
+            env: { NODE_EXTRA_CA_CERTS: pki.caFile, FAKE_BUILDCTL_RECORD_DIR: record },
+            pathPrepend: [fakeBuildctlDir],
+            cwd: context,
+          },
+          temp,
+        );
+        const begin = 'Getting registry credentials';
+        const end = 'written to a private docker config';
+        const { at, seen } = await spawned(process.execPath, [entry], env, [begin, end]);
+        phases.push({ before: seen[begin] - at, credentials: seen[end] - seen[begin] });
+        const [build] = recorded(record, (r) => r.argv.includes('build'));
+        rmSync(record, { recursive: true, force: true });
+        rmSync(temp, { recursive: true, force: true });
+        if (build === undefined) throw new Error('the task never started buildctl build');
+        return build - at;
+      }),
+    );
+    const net = toBuild.median - fakeBoot.median;
+    const before = summarise(phases.map((p) => p.before));
+    const credentials = summarise(phases.map((p) => p.credentials));
+    const ratio = (s) => `${(s.median / bare.median).toFixed(2)}× bare node`;
+    return [
+      [
+        'task start → credential phase begins (task-lib, inputs validated)',
+        `${fmt(before, 1, ' ms')} = ${ratio(before)}`,
+      ],
+      [
+        'credential phase: @azure/identity loaded, Entra ID token, ACR exchange, docker config written',
+        `${fmt(credentials, 1, ' ms')} = ${ratio(credentials)} (runs beside the buildctl resolution)`,
+      ],
+      ["fake buildctl's own Node start-up (subtracted below)", fmt(fakeBoot, 1, ' ms')],
+      [
+        'task start → `buildctl build` start, service principal + ACR exchange on loopback (target ≤ 3×)',
+        `${fmt(toBuild, 1, ' ms')}; less the fake's start-up ${net.toFixed(1)} ms = ${(net / bare.median).toFixed(2)}× bare node (${bare.median.toFixed(1)} ms)`,
+      ],
+    ];
+  } finally {
+    await Promise.all([entra.close(), acr.close(), daemon.close()]);
+    pki.remove();
+    rmSync(context, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { dirname } = await import('node:path');
+  const { fileURLToPath } = await import('node:url');
+  const rows = await credentialsBenchmark(join(dirname(fileURLToPath(import.meta.url)), '..'));
+  for (const [what, figure] of rows) console.log(`| ${what} | ${figure} |`);
+}
