@@ -34,12 +34,26 @@ interface Setup {
   deps: LocalDaemonDeps;
 }
 
+const recordDirs: string[] = [];
+
+/** Safety net: a test that failed half-way must not leave fake daemons behind (they keep mocha alive). */
+function killLeftovers(): void {
+  for (const dir of recordDirs.splice(0)) {
+    for (const program of ['buildkitd', 'rootlesskit', 'sudo']) {
+      for (const record of records(dir, program)) {
+        if (!isGone(record.pid)) process.kill(record.pid, 'SIGKILL');
+      }
+    }
+  }
+}
+
 function setup(
   options: { env?: Record<string, string>; deps?: Partial<LocalDaemonDeps>; pathDirs?: string[] } = {},
 ): Setup {
   const agentTemp = tempDir('bkb-local-agent-');
   const recordDir = tempDir('bkb-local-rec-');
   const buildctlRecordDir = tempDir('bkb-local-buildctl-');
+  recordDirs.push(recordDir);
   const env: Record<string, string> = {
     PATH: [...(options.pathDirs ?? []), process.env.PATH ?? ''].join(path.delimiter),
     FAKE_BUILDKITD_RECORD_DIR: recordDir,
@@ -85,6 +99,7 @@ describe('local daemon: started, waited for, stopped and cleaned up (fake buildk
   afterEach(async () => {
     await daemon?.dispose();
     daemon = undefined;
+    killLeftovers();
   });
 
   it('as root: private socket and state under Agent.TempDirectory, ready when buildctl debug workers answers', async () => {
@@ -207,6 +222,7 @@ describe('local daemon: started, waited for, stopped and cleaned up (fake buildk
 
 describe('local daemon: start-up failures say what is missing and point at buildkitAddress', function () {
   this.timeout(30_000);
+  afterEach(killLeftovers);
 
   it('exits at start: its error and exit code in the message, state removed', async () => {
     const s = setup({
@@ -309,6 +325,7 @@ describe('local daemon: start-up failures say what is missing and point at build
 
 describe('local daemon: cancellation', function () {
   this.timeout(30_000);
+  afterEach(killLeftovers);
 
   it('cancelled while waiting: CancelledError, daemon stopped, state removed', async () => {
     const s = setup({ env: { FAKE_BUILDKITD_NO_SOCKET: '1' } });
