@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'out/', 'dist/', 'build/', '.stage/'] },
+  { ignores: ['node_modules/', 'out/', 'out-*/', 'dist/', 'dist-*/'] },
   js.configs.recommended,
   {
     files: ['**/*.ts'],

@@ -18,25 +18,29 @@ interface Resources {
   daemon?: SelectedDaemon;
 }
 
-async function run(ctx: RunContext, signal: AbortSignal, resources: Resources): Promise<void> {
+/** Runs the whole task; returns the image references built. */
+async function run(ctx: RunContext, signal: AbortSignal, resources: Resources): Promise<readonly string[]> {
   const spec = parseTaskSpec(
     readInputs((name) => tl.getInput(name, false)),
     ctx,
   );
-  // Independent waits run together: the credential exchange and the tool resolution.
-  const [credentials, buildctl] = await Promise.all([
+  // Independent waits run together: the credential exchange on one side, the tool resolution and
+  // the daemon's pre-flight check (which needs buildctl) on the other. Both settle before anything
+  // fails, so a daemon started for this job is always known to the clean-up.
+  const [credentials, tools] = await Promise.allSettled([
     getRegistryCredentials(spec.registry, { push: spec.build.image.push }, ctx, signal),
-    resolveBuildctl(spec.tool, ctx, signal),
+    resolveBuildctl(spec.tool, ctx, signal).then(async (buildctl) => {
+      const daemon = await selectDaemon(spec.build, buildctl, ctx, signal);
+      resources.daemon = daemon;
+      return { buildctl, daemon };
+    }),
   ]);
+  if (credentials.status === 'rejected') throw credentials.reason;
+  if (tools.status === 'rejected') throw tools.reason;
   throwIfCancelled(signal);
-  resources.dockerConfig = writeDockerConfig(credentials, ctx);
-  resources.daemon = await selectDaemon(spec.build, buildctl, ctx, signal);
-  await runBuild(
-    spec.build,
-    { buildctl, daemon: resources.daemon, dockerConfigDir: resources.dockerConfig.dir },
-    ctx,
-    signal,
-  );
+  resources.dockerConfig = writeDockerConfig(credentials.value, ctx);
+  await runBuild(spec.build, { ...tools.value, dockerConfigDir: resources.dockerConfig.dir }, ctx, signal);
+  return spec.build.image.refs;
 }
 
 async function release(resources: Resources, ctx: RunContext): Promise<void> {
@@ -69,7 +73,8 @@ async function main(): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    await run(ctx, cancellation.signal, resources);
+    const refs = await run(ctx, cancellation.signal, resources);
+    tl.setResult(tl.TaskResult.Succeeded, ctx.loc('Succeeded', refs.join(', ')));
   } catch (error: unknown) {
     if (error instanceof CancelledError || cancellation.signal.aborted) {
       tl.setResult(tl.TaskResult.Cancelled, ctx.loc('Cancelled', String(cancellation.signal.reason ?? '')));
