@@ -55,6 +55,9 @@ for (const task of tasks) {
     keepNames: false,
     legalComments: 'none',
     metafile: true,
+    // Node 20 loads undici (~40 ms) the first time anything reads the global FormData; the Azure SDK's
+    // pipeline only checks `typeof FormData` to convert multipart bodies, which the task never sends.
+    define: { FormData: 'undefined' },
     logLevel: 'warning',
     absWorkingDir: root,
   });

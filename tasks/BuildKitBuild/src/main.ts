@@ -27,13 +27,14 @@ async function run(ctx: RunContext, signal: AbortSignal, resources: Resources): 
   // Independent waits run together: the credential exchange on one side, the tool resolution and
   // the daemon's pre-flight check (which needs buildctl) on the other. Both settle before anything
   // fails, so a daemon started for this job is always known to the clean-up.
-  const [credentials, tools] = await Promise.allSettled([
-    getRegistryCredentials(spec.registry, { push: spec.build.image.push }, ctx, signal),
+  // The buildctl chain starts first: its child processes then run while @azure/identity loads.
+  const [tools, credentials] = await Promise.allSettled([
     resolveBuildctl(spec.tool, ctx, signal).then(async (buildctl) => {
       const daemon = await selectDaemon(spec.build, buildctl, ctx, signal);
       resources.daemon = daemon;
       return { buildctl, daemon };
     }),
+    getRegistryCredentials(spec.registry, { push: spec.build.image.push }, ctx, signal),
   ]);
   if (credentials.status === 'rejected') throw credentials.reason;
   if (tools.status === 'rejected') throw tools.reason;

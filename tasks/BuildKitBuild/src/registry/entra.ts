@@ -162,7 +162,7 @@ export function describeIdentity(identity: AzureIdentity): string {
 
 /** The @azure/identity credential for a connection. The library is loaded here, only when needed. */
 export async function createTokenCredential(connection: AzureConnection): Promise<TokenCredential> {
-  const identity = await import('@azure/identity');
+  const identity = await import('./identityLibrary.js');
   const options = {
     authorityHost: connection.authorityHost,
     disableInstanceDiscovery: connection.disableInstanceDiscovery,
