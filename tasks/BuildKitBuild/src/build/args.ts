@@ -1,17 +1,8 @@
 import { csvField } from './inputText';
 import { pipelineLabels } from './pipelineLabels';
 import { dockerfileParts } from './sourceInputs';
-import type { BuildInputs, DaemonTls } from './spec';
-
-/** buildctl's global flags (before the command): the daemon's address and TLS. */
-function globalFlags(daemonAddress: string, tls: DaemonTls): string[] {
-  const flags = ['--addr', daemonAddress];
-  if (tls.caCert !== undefined) flags.push('--tlscacert', tls.caCert);
-  if (tls.cert !== undefined) flags.push('--tlscert', tls.cert);
-  if (tls.key !== undefined) flags.push('--tlskey', tls.key);
-  if (tls.serverName !== undefined) flags.push('--tlsservername', tls.serverName);
-  return flags;
-}
+import { daemonGlobalArgs } from './daemonFlags';
+import type { BuildInputs } from './spec';
 
 /** Pipeline labels first, then the user's (a user label with the same key replaces the pipeline's). */
 function labelFlags(inputs: BuildInputs, now: Date): string[] {
@@ -63,7 +54,7 @@ export function buildctlBuildArgs(
 ): string[] {
   const dockerfile = dockerfileParts(inputs.dockerfile);
   const args = [
-    ...globalFlags(daemonAddress, inputs.daemon.tls),
+    ...daemonGlobalArgs(daemonAddress, inputs.daemon.tls),
     'build',
     '--progress=plain',
     '--frontend=dockerfile.v0',

@@ -1,4 +1,5 @@
 import type { RunContext } from '../context';
+import { daemonGlobalArgs } from './daemonFlags';
 import { runProcess } from './process';
 import type { DaemonTls } from './spec';
 
@@ -16,16 +17,6 @@ export type PreflightFailureKind =
 export type PreflightOutcome =
   | { readonly ok: true; readonly platforms: readonly string[] }
   | { readonly ok: false; readonly kind: PreflightFailureKind; readonly detail: string };
-
-/** Pure: buildctl's global flags for a daemon (address and mutual TLS). */
-export function daemonGlobalArgs(address: string, tls: DaemonTls): string[] {
-  const args = ['--addr', address];
-  if (tls.caCert !== undefined) args.push('--tlscacert', tls.caCert);
-  if (tls.cert !== undefined) args.push('--tlscert', tls.cert);
-  if (tls.key !== undefined) args.push('--tlskey', tls.key);
-  if (tls.serverName !== undefined) args.push('--tlsservername', tls.serverName);
-  return args;
-}
 
 /** Pure: the kind of a failed `buildctl debug workers`, from its error output. */
 export function classifyPreflightFailure(output: string, tlsConfigured: boolean): PreflightFailureKind {
