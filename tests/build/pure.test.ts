@@ -5,7 +5,7 @@ import { parseBuildMetadata } from '../../tasks/BuildKitBuild/src/build/metadata
 import { isDockerfileStep, ProgressTracker } from '../../tasks/BuildKitBuild/src/build/progress';
 import { rendezvousOrder } from '../../tasks/BuildKitBuild/src/build/rendezvous';
 import { code, formatDuration, renderSummary } from '../../tasks/BuildKitBuild/src/build/summary';
-import { displayCommand, platformsOf } from '../../tasks/BuildKitBuild/src/build/build';
+import { displayCommand } from '../../tasks/BuildKitBuild/src/build/build';
 import { localizer } from '../support/fakeContext';
 
 const daemons = ['tcp://a:1234', 'tcp://b:1234', 'tcp://c:1234'];
@@ -231,13 +231,6 @@ describe('the build summary', () => {
 });
 
 describe('argv helpers', () => {
-  it('finds the platforms given to the frontend', () => {
-    assert.deepEqual(
-      platformsOf(['build', '--opt', 'platform=linux/amd64,linux/arm64', '--opt=platform=linux/s390x']),
-      ['linux/amd64', 'linux/arm64', 'linux/s390x'],
-    );
-  });
-
   it('quotes the command line for the log', () => {
     assert.equal(
       displayCommand('/bin/buildctl', ['build', '--opt', 'label:a=b c', "it's"]),

@@ -44,24 +44,6 @@ export const defaultBuildDeps: BuildDeps = {
   outputFull: stdoutFull,
 };
 
-/** Pure: the `platform=` values given to the frontend in an argv (`--opt platform=a,b`). */
-export function platformsOf(args: readonly string[]): string[] {
-  const platforms: string[] = [];
-  args.forEach((arg, i) => {
-    const value =
-      arg === '--opt' ? args[i + 1] : arg.startsWith('--opt=') ? arg.slice('--opt='.length) : undefined;
-    if (value?.startsWith('platform=') === true) {
-      platforms.push(
-        ...value
-          .slice('platform='.length)
-          .split(',')
-          .filter((p) => p !== ''),
-      );
-    }
-  });
-  return platforms;
-}
-
 /** Pure: a command line for the log, quoted for reading (it is never run through a shell). */
 export function displayCommand(file: string, args: readonly string[]): string {
   const quote = (word: string): string =>
@@ -161,7 +143,7 @@ export async function runBuild(
           refs,
           pushed: inputs.image.push,
           digest,
-          platforms: platformsOf(args),
+          platforms: inputs.platforms,
           daemon: address,
           durationMs,
           steps: stats.steps,
