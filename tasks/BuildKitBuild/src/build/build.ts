@@ -130,9 +130,12 @@ export async function runBuild(
     const { refs, digest } = publishOutputs(inputs, readMetadata(metadataFile, ctx), succeeded, ctx);
     if (result.cancelled) throw new CancelledError(String(signal.reason ?? 'cancellation'));
 
+    // Killed by a signal we did not send: its last lines are progress, not the reason (e.g. the OOM killer).
     const failure: BuildFailure | undefined = succeeded
       ? undefined
-      : (failures.failure() ?? { message: ctx.loc('RunExitCode', String(result.code ?? result.signal)) });
+      : result.signal !== null
+        ? { message: ctx.loc('RunKilled', result.signal) }
+        : (failures.failure() ?? { message: ctx.loc('RunExitCode', String(result.code)) });
     const stats = progress.stats();
     const summaryFile = path.join(root, `buildkit-build-summary-${crypto.randomUUID()}.md`);
     fs.writeFileSync(
