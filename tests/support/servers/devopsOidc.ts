@@ -1,5 +1,5 @@
 import type { TestPki } from './pki';
-import { startLoopback, type LoopbackServer, type TokenBook } from './loopback';
+import { startLoopback, type LoopbackServer, type Reply, type TokenBook } from './loopback';
 
 export interface FakeDevOpsOidc extends LoopbackServer {
   /** What to set as System.OidcRequestUri. */
@@ -9,18 +9,23 @@ export interface FakeDevOpsOidc extends LoopbackServer {
 }
 
 /**
- * Azure DevOps' OIDC token endpoint for workload identity federation: POST System.OidcRequestUri
+ * Azure DevOps' OIDC token endpoint (`options.script`: replies given to the first requests, before normal
+ * service) for workload identity federation: POST System.OidcRequestUri
  * ?api-version=7.1&serviceConnectionId=ID with the System.AccessToken as bearer → {"oidcToken": "..."}.
  */
 export async function startDevOpsOidc(
   pki: TestPki,
   book: TokenBook,
   systemAccessToken: string,
+  options: { readonly script?: readonly Reply[] } = {},
 ): Promise<FakeDevOpsOidc> {
   const issued: FakeDevOpsOidc['issued'] = [];
+  const script = [...(options.script ?? [])];
   const path = '/bkb-org/0f0e0d0c/_apis/distributedtask/hubs/build/plans/42/jobs/43/oidctoken';
   const server = await startLoopback(pki, (request) => {
     if (request.method !== 'POST' || request.path !== path) return { status: 404, body: {} };
+    const scripted = script.shift();
+    if (scripted !== undefined) return scripted;
     if (request.headers.authorization !== `Bearer ${systemAccessToken}`) {
       return {
         status: 401,

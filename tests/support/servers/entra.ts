@@ -14,6 +14,10 @@ export interface EntraOptions {
   readonly clients: readonly EntraClient[];
   /** Scopes answered with AADSTS500011 (resource not found in tenant), e.g. the ACR scope. */
   readonly refuseScopes?: readonly string[];
+  /** Replies given to the first token requests, before normal service (e.g. a 503 or a 429). */
+  readonly script?: readonly Reply[];
+  /** Every token answer (scripted or not) waits this long before it is sent: a slow authority. */
+  readonly delayMs?: number;
 }
 
 export interface FakeEntra extends LoopbackServer {
@@ -68,8 +72,9 @@ function verifyCertificateAssertion(
  */
 export async function startEntra(pki: TestPki, book: TokenBook, options: EntraOptions): Promise<FakeEntra> {
   const issued: FakeEntra['issued'] = [];
+  const script = [...(options.script ?? [])];
   let origin = '';
-  const server = await startLoopback(pki, (request) => {
+  const server = await startLoopback(pki, async (request) => {
     const tenant = options.tenant;
     if (request.method === 'GET' && request.path === `/${tenant}/v2.0/.well-known/openid-configuration`) {
       const base = `${origin}/${tenant}`;
@@ -101,6 +106,11 @@ export async function startEntra(pki: TestPki, book: TokenBook, options: EntraOp
       };
     }
     if (request.method === 'POST' && request.path === `/${tenant}/oauth2/v2.0/token`) {
+      if (options.delayMs !== undefined && options.delayMs > 0) {
+        await new Promise((resolve) => setTimeout(resolve, options.delayMs));
+      }
+      const scripted = script.shift();
+      if (scripted !== undefined) return scripted;
       const form = request.form;
       if (form.grant_type !== 'client_credentials')
         return oauthError(400, 'unsupported_grant_type', String(form.grant_type));
