@@ -147,7 +147,8 @@ const CASES: FaultCase[] = [
     what: 'Entra ID answers 503 on every attempt',
     expected: {
       result: 'Failed',
-      message: /^Entra ID gave no token to service principal \S+ \(secret\): .*Check the service connection/,
+      message:
+        /^Entra ID could not issue a token to service principal \S+ \(secret\) because the service did not answer properly.*temporarily_unavailable.*run the pipeline again later/,
     },
     arrange: () => ({ entra: { script: times(40, retryAfterZero(503)) } }),
     check: (w) => {
@@ -222,7 +223,8 @@ const CASES: FaultCase[] = [
     what: 'the OIDC endpoint answers 503 on every attempt (workload identity)',
     expected: {
       result: 'Failed',
-      message: /^Entra ID gave no token to workload identity federation, app \S+: .*503/,
+      message:
+        /^Entra ID could not issue a token to workload identity federation, app \S+ because .*503.*run the pipeline again later/,
     },
     arrange: () => ({ auth: 'federated', oidc: times(40, retryAfterZero(503)) }),
     check: (w) => {

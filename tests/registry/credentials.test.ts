@@ -3,6 +3,7 @@ import type { AccessToken, TokenCredential } from '@azure/identity';
 import type { ExchangeOutcome, ExchangeRequest } from '../../tasks/BuildKitBuild/src/registry/acrExchange';
 import {
   getRegistryCredentials,
+  isServiceOutage,
   type CredentialDeps,
 } from '../../tasks/BuildKitBuild/src/registry/credentials';
 import { readAzureConnection } from '../../tasks/BuildKitBuild/src/registry/entra';
@@ -158,6 +159,27 @@ describe('getRegistryCredentials', () => {
       [],
     );
   });
+});
+
+describe('isServiceOutage', () => {
+  const rows: [string, unknown, boolean][] = [
+    ['a 503 status', Object.assign(new Error('x'), { statusCode: 503 }), true],
+    ['a 429 status', Object.assign(new Error('x'), { statusCode: 429 }), true],
+    ['a 401 status', Object.assign(new Error('invalid_client'), { statusCode: 401 }), false],
+    ['an MSAL temporarily_unavailable', new Error('temporarily_unavailable: Error(s): Not Available'), true],
+    [
+      'an OIDC answer with status 503',
+      new Error('oidcToken field not detected. Status code: 503 More'),
+      true,
+    ],
+    ['an invalid client secret', new Error('AADSTS7000215: Invalid client secret provided.'), false],
+    ['not an error at all', 'boom', false],
+  ];
+  for (const [what, error, outage] of rows) {
+    it(`${what}: ${outage ? 'the service' : 'the identity'}`, () => {
+      assert.equal(isServiceOutage(error), outage);
+    });
+  }
 });
 
 describe('readAzureConnection', () => {

@@ -154,8 +154,12 @@ async function azureCredential(
   throwIfCancelled(signal);
   const second = await tryAudience('ARM', connection, credential, loginServer, ctx, signal, deps);
   if ('tokenError' in second) {
+    const who = describeIdentity(connection.identity);
+    const detail = messageOf(second.tokenError);
     throw new Error(
-      ctx.loc('CredTokenFailed', describeIdentity(connection.identity), messageOf(second.tokenError)),
+      isServiceOutage(second.tokenError)
+        ? ctx.loc('CredTokenUnavailable', who, detail)
+        : ctx.loc('CredTokenFailed', who, detail),
     );
   }
   const outcome = second.outcome;
@@ -180,6 +184,16 @@ async function azureCredential(
     case 'failed':
       throw new Error(ctx.loc('CredExchangeFailed', loginServer, outcome.status ?? '-', outcome.detail));
   }
+}
+
+/**
+ * Pure: whether a token error is Entra ID's or Azure DevOps' service failing (5xx, 429 after the
+ * library's retries) rather than the identity being refused, so the advice can differ.
+ */
+export function isServiceOutage(error: unknown): boolean {
+  const status = (error as { statusCode?: unknown } | undefined)?.statusCode;
+  if (typeof status === 'number') return status === 429 || status >= 500;
+  return /\b(temporarily_unavailable|server_error)\b|Status code: (429|5\d\d)\b/.test(messageOf(error));
 }
 
 /** ACR's docker config entry: the refresh token as identitytoken, with the all-zero user ACR expects. */
