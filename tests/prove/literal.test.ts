@@ -1,17 +1,9 @@
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import {
-  agentEnvironment,
-  parseVsoCommands,
-  startTask,
-  type Endpoint,
-  type TaskRun,
-  type TaskRunOptions,
-} from '../support/agent';
+import { runTask, startTask, type Endpoint, type TaskRun, type TaskRunOptions } from '../support/agent';
 import {
   commandOf,
   fakeBuildctlDir,
@@ -233,42 +225,15 @@ describe('shell metacharacters pass through literally (black-box, bundled task)'
     fs.mkdirSync(bytes);
     fs.writeFileSync(Buffer.concat([bytes, Buffer.from('/Dockerfile')]), 'FROM alpine:3.20\n');
     assert.ok(fs.statSync(bytes).isDirectory(), 'Linux allows the name');
-    const base = options({ context: 'set by the shell below' });
-    const tempDirectory = fs.mkdtempSync(path.join(os.tmpdir(), 'bkb-agent-temp-'));
-    const env = agentEnvironment(base, tempDirectory);
-    const run = await new Promise<TaskRun>((resolve, reject) => {
-      const child = spawn(
-        '/bin/sh',
-        [
+    const run = await runTask({
+      ...options({ context: 'set by the shell below' }, { BKB_SCRATCH: scratch }),
+      launcher: {
+        command: '/bin/sh',
+        args: [
           '-c',
           'INPUT_CONTEXT="$(printf "%s/ctx-\\377\\376-dir" "$BKB_SCRATCH")"; export INPUT_CONTEXT; exec "$BKB_NODE" "$BKB_ENTRY"',
         ],
-        {
-          cwd: scratch,
-          env: { ...env, BKB_SCRATCH: scratch, BKB_NODE: process.execPath, BKB_ENTRY: entry },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-      child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-      child.on('error', reject);
-      child.on('close', (exitCode, signal) => {
-        const commands = parseVsoCommands(stdout);
-        const complete = commands.filter((c) => c.name === 'task.complete').at(-1);
-        resolve({
-          exitCode,
-          signal,
-          stdout,
-          stderr,
-          commands,
-          result: complete?.properties.result,
-          resultMessage: complete?.message,
-          variables: {},
-          tempDirectory,
-        });
-      });
+      },
     });
     try {
       assert.equal(run.result, 'Failed', `${run.resultMessage ?? ''}\n${run.stdout}\n${run.stderr}`);
@@ -285,7 +250,7 @@ describe('shell metacharacters pass through literally (black-box, bundled task)'
       assert.doesNotMatch(`${run.stdout}\n${run.stderr}`, /\n\s+at .+:\d+:\d+\)?\n/, 'no stack trace');
       assertNoLeaks(run, [password], home);
     } finally {
-      fs.rmSync(tempDirectory, { recursive: true, force: true });
+      fs.rmSync(run.tempDirectory, { recursive: true, force: true });
     }
   });
 });

@@ -26,6 +26,11 @@ export interface TaskRunOptions {
   pathPrepend?: string[];
   cwd?: string;
   timeoutMs?: number;
+  /**
+   * How the process starts; default `node <entry>` as the agent does. A test that must put raw bytes
+   * into the environment starts it through a shell instead (the entry is then in BKB_ENTRY).
+   */
+  launcher?: { command: string; args: string[] };
 }
 
 export interface VsoCommand {
@@ -132,9 +137,10 @@ export interface StartedTask {
 export function startTask(options: TaskRunOptions): StartedTask {
   const tempDirectory = fs.mkdtempSync(path.join(os.tmpdir(), 'bkb-agent-temp-'));
   const env = agentEnvironment(options, tempDirectory);
-  const child = spawn(process.execPath, [options.entry], {
+  const launcher = options.launcher ?? { command: process.execPath, args: [options.entry] };
+  const child = spawn(launcher.command, launcher.args, {
     cwd: options.cwd ?? tempDirectory,
-    env,
+    env: options.launcher ? { ...env, BKB_NODE: process.execPath, BKB_ENTRY: options.entry } : env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
