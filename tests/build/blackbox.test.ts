@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { rendezvousOrder } from '../../tasks/BuildKitBuild/src/build/rendezvous';
+import { rendezvousOrder } from '../../tasks/BuildKitBuild/src/daemon/rendezvous';
 import { runTask, startTask, type TaskRunOptions } from '../support/agent';
 import {
   commandOf,

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseBuildInputs, type BuildInputs } from '../../tasks/BuildKitBuild/src/build/spec';
+import { parseBuildInputs, type BuildInputs } from '../../tasks/BuildKitBuild/src/buildInputs/spec';
 import type { InputProblem } from '../../tasks/BuildKitBuild/src/inputErrors';
 import { INPUT_NAMES, type InputName, type RawInputs } from '../../tasks/BuildKitBuild/src/inputs';
 import { makeContext } from '../support/fakeContext';

@@ -3,7 +3,7 @@ import { FailureTracker } from '../../tasks/BuildKitBuild/src/build/errors';
 import { LineSplitter } from '../../tasks/BuildKitBuild/src/build/lines';
 import { parseBuildMetadata } from '../../tasks/BuildKitBuild/src/build/metadata';
 import { isDockerfileStep, ProgressTracker } from '../../tasks/BuildKitBuild/src/build/progress';
-import { rendezvousOrder } from '../../tasks/BuildKitBuild/src/build/rendezvous';
+import { rendezvousOrder } from '../../tasks/BuildKitBuild/src/daemon/rendezvous';
 import { code, formatDuration, renderSummary } from '../../tasks/BuildKitBuild/src/build/summary';
 import { displayCommand } from '../../tasks/BuildKitBuild/src/build/build';
 import { localizer } from '../support/fakeContext';

@@ -7,10 +7,10 @@ import {
   selectDaemon,
   type DaemonDeps,
   type SelectedDaemon,
-} from '../../tasks/BuildKitBuild/src/build/daemon';
-import { rendezvousOrder } from '../../tasks/BuildKitBuild/src/build/rendezvous';
-import { classifyPreflightFailure, runPreflight } from '../../tasks/BuildKitBuild/src/build/preflight';
-import type { DaemonTls } from '../../tasks/BuildKitBuild/src/build/spec';
+} from '../../tasks/BuildKitBuild/src/daemon/select';
+import { rendezvousOrder } from '../../tasks/BuildKitBuild/src/daemon/rendezvous';
+import { classifyPreflightFailure, runPreflight } from '../../tasks/BuildKitBuild/src/daemon/preflight';
+import type { DaemonTls } from '../../tasks/BuildKitBuild/src/buildInputs/spec';
 import { CancelledError } from '../../tasks/BuildKitBuild/src/cancellation';
 import type { Buildctl } from '../../tasks/BuildKitBuild/src/tool/install';
 import {

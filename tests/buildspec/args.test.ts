@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { buildctlBuildArgs } from '../../tasks/BuildKitBuild/src/build/args';
-import type { BuildInputs, ImageSpec } from '../../tasks/BuildKitBuild/src/build/spec';
+import type { BuildInputs, ImageSpec } from '../../tasks/BuildKitBuild/src/buildInputs/spec';
 
 const NOW = new Date('2024-05-01T12:00:00.123Z');
 const ADDR = 'tcp://buildkitd:1234';

@@ -1,13 +1,21 @@
 import * as assert from 'node:assert/strict';
-import { splitExtraArgs } from '../../tasks/BuildKitBuild/src/build/extraArgs';
-import { csvField, csvPairs, numberedLines, splitCsv } from '../../tasks/BuildKitBuild/src/build/inputText';
-import { readPipelineMetadata, withoutUserInfo } from '../../tasks/BuildKitBuild/src/build/pipelineLabels';
+import { splitExtraArgs } from '../../tasks/BuildKitBuild/src/buildInputs/extraArgs';
+import {
+  csvField,
+  csvPairs,
+  numberedLines,
+  splitCsv,
+} from '../../tasks/BuildKitBuild/src/buildInputs/inputText';
+import {
+  readPipelineMetadata,
+  withoutUserInfo,
+} from '../../tasks/BuildKitBuild/src/buildInputs/pipelineLabels';
 import {
   checkRepositoryPath,
   isValidTag,
   normalizeName,
   parseReference,
-} from '../../tasks/BuildKitBuild/src/build/reference';
+} from '../../tasks/BuildKitBuild/src/buildInputs/reference';
 
 describe('reference grammar', () => {
   const paths: [string, ReturnType<typeof checkRepositoryPath>][] = [

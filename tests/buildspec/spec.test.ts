@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseBuildInputs, type BuildInputs } from '../../tasks/BuildKitBuild/src/build/spec';
+import { parseBuildInputs, type BuildInputs } from '../../tasks/BuildKitBuild/src/buildInputs/spec';
 import { formatProblem, type InputProblem } from '../../tasks/BuildKitBuild/src/inputErrors';
 import { INPUT_NAMES, type InputName, type RawInputs } from '../../tasks/BuildKitBuild/src/inputs';
 import { makeContext, type FakeContext } from '../support/fakeContext';

@@ -1,9 +1,9 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { SelectedDaemon } from '../../tasks/BuildKitBuild/src/build/daemon';
-import { startLocalDaemon, type LocalDaemonDeps } from '../../tasks/BuildKitBuild/src/build/localDaemon';
-import { buildctlProbe } from '../../tasks/BuildKitBuild/src/build/localWait';
+import type { SelectedDaemon } from '../../tasks/BuildKitBuild/src/daemon/select';
+import { startLocalDaemon, type LocalDaemonDeps } from '../../tasks/BuildKitBuild/src/daemon/local';
+import { buildctlProbe } from '../../tasks/BuildKitBuild/src/daemon/localWait';
 import { CancelledError } from '../../tasks/BuildKitBuild/src/cancellation';
 import type { Buildctl } from '../../tasks/BuildKitBuild/src/tool/install';
 import { findOnPath } from '../../tasks/BuildKitBuild/src/tool/locate';

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { findLocalBinaries } from '../../tasks/BuildKitBuild/src/build/localHost';
+import { findLocalBinaries } from '../../tasks/BuildKitBuild/src/daemon/localHost';
 import {
   chooseLocalMode,
   daemonCommand,
@@ -10,8 +10,8 @@ import {
   type HostFacts,
   type LocalLayout,
   type ModeDecision,
-} from '../../tasks/BuildKitBuild/src/build/localMode';
-import { createLayout } from '../../tasks/BuildKitBuild/src/build/localState';
+} from '../../tasks/BuildKitBuild/src/daemon/localMode';
+import { createLayout } from '../../tasks/BuildKitBuild/src/daemon/localState';
 import { fakeBuildkitdBin, fakeBuildkitdPath, tempDir } from './localFixtures';
 
 const enabled = { disabledBy: undefined, apparmorRestricted: false };

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { rendezvousOrder } from '../../tasks/BuildKitBuild/src/build/rendezvous';
+import { rendezvousOrder } from '../../tasks/BuildKitBuild/src/daemon/rendezvous';
 import { releasePlatform } from '../../tasks/BuildKitBuild/src/tool/platform';
 import {
   startTask,

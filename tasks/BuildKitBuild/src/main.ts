@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as tl from 'azure-pipelines-task-lib/task';
 import { runBuild } from './build/build';
-import { selectDaemon, type SelectedDaemon } from './build/daemon';
+import { selectDaemon, type SelectedDaemon } from './daemon/select';
 import { CancelledError, throwIfCancelled } from './cancellation';
 import type { RunContext } from './context';
 import { InputError, formatProblem } from './inputErrors';

@@ -1,5 +1,5 @@
-import type { BuildInputs } from './build/spec';
-import { parseBuildInputs } from './build/spec';
+import type { BuildInputs } from './buildInputs/spec';
+import { parseBuildInputs } from './buildInputs/spec';
 import type { RunContext } from './context';
 import { InputError, type InputProblem } from './inputErrors';
 import type { RawInputs } from './inputs';

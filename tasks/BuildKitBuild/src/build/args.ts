@@ -1,8 +1,8 @@
-import { csvField } from './inputText';
-import { pipelineLabels } from './pipelineLabels';
-import { dockerfileParts } from './sourceInputs';
-import { daemonGlobalArgs } from './daemonFlags';
-import type { BuildInputs } from './spec';
+import { csvField } from '../buildInputs/inputText';
+import { pipelineLabels } from '../buildInputs/pipelineLabels';
+import { dockerfileParts } from '../buildInputs/sourceInputs';
+import { daemonGlobalArgs } from '../daemon/flags';
+import type { BuildInputs } from '../buildInputs/spec';
 
 /** Pipeline labels first, then the user's (a user label with the same key replaces the pipeline's). */
 function labelFlags(inputs: BuildInputs, now: Date): string[] {

@@ -6,12 +6,12 @@ import { CancelledError, throwIfCancelled } from '../cancellation';
 import type { RunContext } from '../context';
 import type { Buildctl } from '../tool/install';
 import { buildctlBuildArgs } from './args';
-import type { SelectedDaemon } from './daemon';
+import type { SelectedDaemon } from '../daemon/select';
 import { FailureTracker, type BuildFailure } from './errors';
 import { readBuildMetadata, type BuildMetadata } from './metadata';
 import { runProcess } from './process';
 import { ProgressTracker } from './progress';
-import type { BuildInputs } from './spec';
+import type { BuildInputs } from '../buildInputs/spec';
 import { renderSummary } from './summary';
 
 export interface BuildEnvironment {
@@ -83,7 +83,7 @@ function temporaryRoot(ctx: RunContext): string {
   return agentTemp !== undefined && agentTemp !== '' ? agentTemp : os.tmpdir();
 }
 
-/** Builds, streams the log, sets outputs and uploads the summary. (Issue 3 owns this module.) */
+/** Builds, streams the log, sets outputs and uploads the summary. */
 export async function runBuild(
   inputs: BuildInputs,
   environment: BuildEnvironment,

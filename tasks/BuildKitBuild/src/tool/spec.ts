@@ -30,7 +30,7 @@ function parseDownloadUrl(text: string, ctx: RunContext, problems: InputProblem[
   return text.replace(/\/+$/, '');
 }
 
-/** Reads buildctlVersion and buildkitDownloadUrl. (Issue 5 owns this module.) */
+/** Reads buildctlVersion and buildkitDownloadUrl. */
 export function parseTool(raw: RawInputs, ctx: RunContext, problems: InputProblem[]): ToolSpec {
   const versionText = raw.buildctlVersion.trim();
   const downloadUrl = parseDownloadUrl(raw.buildkitDownloadUrl.trim(), ctx, problems);

@@ -4,7 +4,7 @@ import { CancelledError, throwIfCancelled } from '../cancellation';
 import type { RunContext } from '../context';
 import type { Buildctl } from '../tool/install';
 import { findOnPath } from '../tool/locate';
-import type { SelectedDaemon } from './daemon';
+import type { SelectedDaemon } from './select';
 import { findLocalBinaries, passwordlessSudo, readIfPresent, runHelper } from './localHost';
 import {
   chooseLocalMode,
@@ -153,7 +153,7 @@ function disposer(
 
 /**
  * Starts a buildkitd for this job only, on a private unix socket under Agent.TempDirectory, and waits
- * until it answers. dispose() stops it and removes its state. (Issue 8 owns this module.)
+ * until it answers. dispose() stops it and removes its state.
  */
 export async function startLocalDaemon(
   buildctl: Buildctl,

@@ -1,7 +1,7 @@
 import type { RunContext } from '../context';
-import { daemonGlobalArgs } from './daemonFlags';
-import { runProcess } from './process';
-import type { DaemonTls } from './spec';
+import { daemonGlobalArgs } from './flags';
+import { runProcess } from '../build/process';
+import type { DaemonTls } from '../buildInputs/spec';
 
 export type PreflightFailureKind =
   | 'unreachable'

@@ -1,4 +1,4 @@
-import type { DaemonTls } from './spec';
+import type { DaemonTls } from '../buildInputs/spec';
 
 /** Pure: buildctl's global flags (before the command) for a daemon: its address and mutual TLS. */
 export function daemonGlobalArgs(address: string, tls: DaemonTls): string[] {

@@ -3,10 +3,10 @@ import * as path from 'node:path';
 import { throwIfCancelled } from '../cancellation';
 import type { RunContext } from '../context';
 import type { Buildctl } from '../tool/install';
-import { startLocalDaemon } from './localDaemon';
+import { startLocalDaemon } from './local';
 import { preflightMessage, runPreflight, type PreflightOutcome } from './preflight';
 import { rendezvousOrder } from './rendezvous';
-import type { BuildInputs, DaemonTls } from './spec';
+import type { BuildInputs, DaemonTls } from '../buildInputs/spec';
 
 /** The daemon chosen for this build. */
 export interface SelectedDaemon {
@@ -70,7 +70,7 @@ const remote = (address: string): SelectedDaemon => ({ address, dispose: () => P
 /**
  * Chooses the daemon: the buildkitAddress lines in rendezvous order of the repository, the first that
  * passes its pre-flight check (`buildctl debug workers`); with no address, BUILDKIT_HOST, else a daemon
- * on buildctl's default socket, else one started for this job. (Issue 3 owns this module.)
+ * on buildctl's default socket, else one started for this job.
  */
 export async function selectDaemon(
   inputs: BuildInputs,
