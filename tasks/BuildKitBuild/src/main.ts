@@ -24,10 +24,10 @@ async function run(ctx: RunContext, signal: AbortSignal, resources: Resources): 
     readInputs((name) => tl.getInput(name, false)),
     ctx,
   );
-  // Independent waits run together: the credential exchange on one side, the tool resolution and
-  // the daemon's pre-flight check (which needs buildctl) on the other. Both settle before anything
-  // fails, so a daemon started for this job is always known to the clean-up.
-  // The buildctl chain starts first: its child processes then run while @azure/identity loads.
+  // Independent waits run together: the buildctl lookup and the daemon's pre-flight check (which needs
+  // buildctl) on one side, the credential exchange on the other. The buildctl chain starts first so that
+  // its child processes run while @azure/identity loads. Both settle before anything fails, so a daemon
+  // started for this job is always known to the clean-up.
   const [tools, credentials] = await Promise.allSettled([
     resolveBuildctl(spec.tool, ctx, signal).then(async (buildctl) => {
       const daemon = await selectDaemon(spec.build, buildctl, ctx, signal);
@@ -44,13 +44,14 @@ async function run(ctx: RunContext, signal: AbortSignal, resources: Resources): 
   return spec.build.image.refs;
 }
 
+/** Credentials first (immediate), then a daemon started for this job (which may take a few seconds). */
 async function release(resources: Resources, ctx: RunContext): Promise<void> {
+  resources.dockerConfig?.dispose();
   try {
     await resources.daemon?.dispose();
   } catch (error: unknown) {
     ctx.log.warning(error instanceof Error ? error.message : String(error));
   }
-  resources.dockerConfig?.dispose();
 }
 
 function describeFailure(error: unknown, ctx: RunContext): string {
