@@ -11,7 +11,6 @@ export interface Recorded {
   readonly lines: string[];
   readonly infos: string[];
   readonly warnings: string[];
-  readonly errors: string[];
   readonly debugs: string[];
   /** Titles of the groups opened. */
   readonly groups: string[];
@@ -69,7 +68,6 @@ export function makeContext(options: FakeContextOptions = {}): FakeContext {
     lines: [],
     infos: [],
     warnings: [],
-    errors: [],
     debugs: [],
     groups: [],
     secrets: [],
@@ -85,10 +83,6 @@ export function makeContext(options: FakeContextOptions = {}): FakeContext {
     warning: (message) => {
       recorded.warnings.push(message);
       recorded.lines.push(`##[warning]${message}`);
-    },
-    error: (message) => {
-      recorded.errors.push(message);
-      recorded.lines.push(`##[error]${message}`);
     },
     debug: (message) => {
       recorded.debugs.push(message);

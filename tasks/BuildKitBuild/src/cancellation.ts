@@ -6,7 +6,12 @@ export class CancelledError extends Error {
   }
 }
 
+/** The CancelledError for an aborted signal, naming what aborted it. */
+export function cancelledBy(signal: AbortSignal): CancelledError {
+  return new CancelledError(String(signal.reason ?? 'cancellation'));
+}
+
 /** Throws CancelledError when the signal has been aborted. */
 export function throwIfCancelled(signal: AbortSignal): void {
-  if (signal.aborted) throw new CancelledError(String(signal.reason ?? 'cancellation'));
+  if (signal.aborted) throw cancelledBy(signal);
 }

@@ -12,7 +12,6 @@ export interface EndpointReader {
 export interface Log {
   info(message: string): void;
   warning(message: string): void;
-  error(message: string): void;
   debug(message: string): void;
   /** Opens a collapsible `##[group]`; the returned function closes it. */
   group(title: string): () => void;

@@ -1,5 +1,4 @@
-import type { BuildInputs } from './buildInputs/spec';
-import { parseBuildInputs } from './buildInputs/spec';
+import { parseBuildInputs, type BuildInputs } from './buildInputs/spec';
 import type { RunContext } from './context';
 import { InputError, type InputProblem } from './inputErrors';
 import type { RawInputs } from './inputs';

@@ -21,9 +21,6 @@ const log: Log = {
   warning: (message) => {
     tl.warning(message);
   },
-  error: (message) => {
-    tl.error(message);
-  },
   debug: (message) => {
     tl.debug(message);
   },

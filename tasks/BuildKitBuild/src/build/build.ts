@@ -2,7 +2,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CancelledError, throwIfCancelled } from '../cancellation';
+import { cancelledBy, throwIfCancelled } from '../cancellation';
 import type { RunContext } from '../context';
 import type { Buildctl } from '../tool/install';
 import { buildctlBuildArgs } from './args';
@@ -128,7 +128,7 @@ export async function runBuild(
     const durationMs = deps.now() - started;
     const succeeded = result.code === 0 && !result.cancelled;
     const { refs, digest } = publishOutputs(inputs, readMetadata(metadataFile, ctx), succeeded, ctx);
-    if (result.cancelled) throw new CancelledError(String(signal.reason ?? 'cancellation'));
+    if (result.cancelled) throw cancelledBy(signal);
 
     // Killed by a signal we did not send: its last lines are progress, not the reason (e.g. the OOM killer).
     const failure: BuildFailure | undefined = succeeded

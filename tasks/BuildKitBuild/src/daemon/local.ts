@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CancelledError, throwIfCancelled } from '../cancellation';
+import { cancelledBy, throwIfCancelled } from '../cancellation';
 import type { RunContext } from '../context';
 import type { Buildctl } from '../tool/install';
 import { findOnPath } from '../tool/locate';
@@ -228,7 +228,7 @@ export async function startLocalDaemon(
   await dispose();
   switch (outcome.kind) {
     case 'cancelled':
-      throw new CancelledError(String(signal.reason ?? 'cancellation'));
+      throw cancelledBy(signal);
     case 'exited':
       if (outcome.exit.error !== undefined) {
         throw new Error(

@@ -1,5 +1,5 @@
 import type { TokenCredential } from '@azure/identity';
-import { CancelledError, throwIfCancelled } from '../cancellation';
+import { cancelledBy, throwIfCancelled } from '../cancellation';
 import type { RunContext } from '../context';
 import {
   exchangeForRefreshToken,
@@ -80,7 +80,7 @@ async function tryAudience(
     if (token === null || token.token === '') throw new Error('no token returned');
     accessToken = token.token;
   } catch (error: unknown) {
-    if (isAbort(error, signal)) throw new CancelledError(String(signal.reason ?? 'cancellation'));
+    if (isAbort(error, signal)) throw cancelledBy(signal);
     return { tokenError: error };
   }
   ctx.log.setSecret(accessToken);
@@ -104,7 +104,7 @@ async function tryAudience(
     if (outcome.kind === 'ok') ctx.log.setSecret(outcome.refreshToken);
     return { outcome };
   } catch (error: unknown) {
-    if (isAbort(error, signal)) throw new CancelledError(String(signal.reason ?? 'cancellation'));
+    if (isAbort(error, signal)) throw cancelledBy(signal);
     throw new Error(ctx.loc('CredExchangeUnreachable', loginServer, messageOf(error)), { cause: error });
   }
 }

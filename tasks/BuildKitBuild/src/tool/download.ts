@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { CancelledError, throwIfCancelled } from '../cancellation';
+import { cancelledBy, throwIfCancelled } from '../cancellation';
 import type { RunContext } from '../context';
 
 /** How often and how patiently a download is tried. */
@@ -57,12 +57,12 @@ function describe(error: unknown): string {
 export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) {
-      reject(new CancelledError(String(signal.reason ?? 'cancellation')));
+      reject(cancelledBy(signal));
       return;
     }
     const onAbort = (): void => {
       clearTimeout(timer);
-      reject(new CancelledError(String(signal.reason ?? 'cancellation')));
+      reject(cancelledBy(signal));
     };
     const timer = setTimeout(() => {
       signal.removeEventListener('abort', onAbort);
