@@ -8,6 +8,7 @@ import {
   type DaemonDeps,
   type SelectedDaemon,
 } from '../../tasks/BuildKitBuild/src/daemon/select';
+import { NO_TLS } from '../../tasks/BuildKitBuild/src/daemon/flags';
 import { rendezvousOrder } from '../../tasks/BuildKitBuild/src/daemon/rendezvous';
 import { classifyPreflightFailure, runPreflight } from '../../tasks/BuildKitBuild/src/daemon/preflight';
 import type { DaemonTls } from '../../tasks/BuildKitBuild/src/buildInputs/spec';
@@ -249,7 +250,11 @@ describe('selectDaemon', () => {
     assert.equal(fromSocket.address, `unix://${runtime}/buildkit/buildkitd.sock`);
 
     let started = 0;
-    const local: SelectedDaemon = { address: 'unix:///tmp/job.sock', dispose: () => Promise.resolve() };
+    const local: SelectedDaemon = {
+      address: 'unix:///tmp/job.sock',
+      tls: NO_TLS,
+      dispose: () => Promise.resolve(),
+    };
     const deps: DaemonDeps = {
       preflight: () => Promise.reject(new Error('no pre-flight expected')),
       isSocket: () => false,
@@ -276,14 +281,13 @@ describe('runBuild', () => {
   afterEach(() => daemon.close());
 
   const deps: BuildDeps = {
-    buildArgs: (i, a, m) => buildctlBuildArgs(i, a, m),
     now: () => 1000,
     killGraceMs: 3000,
     outputFull: () => undefined,
   };
   const environment = (dockerConfigDir?: string) => ({
     buildctl,
-    daemon: { address: daemon.address, dispose: () => Promise.resolve() },
+    daemon: { address: daemon.address, tls: NO_TLS, dispose: () => Promise.resolve() },
     dockerConfigDir,
   });
 
@@ -303,8 +307,8 @@ describe('runBuild', () => {
     const metadataFile = flagValue(invocation.argv, '--metadata-file') ?? '';
     assert.deepEqual(
       invocation.argv,
-      buildctlBuildArgs(inputs, daemon.address, metadataFile, new Date(0)).map((a, i) =>
-        a.startsWith('label:org.opencontainers.image.created=') ? (invocation.argv[i] ?? '') : a,
+      buildctlBuildArgs(inputs, { address: daemon.address, tls: NO_TLS }, metadataFile, new Date(0)).map(
+        (a, i) => (a.startsWith('label:org.opencontainers.image.created=') ? (invocation.argv[i] ?? '') : a),
       ),
     );
     assert.equal(invocation.env.DOCKER_CONFIG, dockerConfig);

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { buildctlBuildArgs } from '../../tasks/BuildKitBuild/src/build/args';
+import { NO_TLS, type DaemonEndpoint } from '../../tasks/BuildKitBuild/src/daemon/flags';
 import type { BuildInputs, ImageSpec } from '../../tasks/BuildKitBuild/src/buildInputs/spec';
 
 const NOW = new Date('2024-05-01T12:00:00.123Z');
@@ -60,6 +61,9 @@ const HEAD = [
   'filename=Dockerfile',
 ];
 const GLOBAL = ['--addr', ADDR];
+
+/** The daemon a row builds on: the row's address (default ADDR) with the TLS of its inputs. */
+const at = (given: BuildInputs, address = ADDR): DaemonEndpoint => ({ address, tls: given.daemon.tls });
 const OUTPUT = ['--output', `type=image,name=${NAME}:42,push=true`];
 const TAIL = [...OUTPUT, '--metadata-file', META];
 
@@ -537,28 +541,37 @@ const rows: Row[] = [
 ];
 
 describe('buildctlBuildArgs', () => {
+  it('gives a daemon without TLS (one started for the job) no TLS flags, whatever the TLS inputs say', () => {
+    const given = inputs({
+      daemon: { addresses: [], tls: { caCert: '/ca.pem', cert: '/c.pem', key: '/k.pem', serverName: 'x' } },
+    });
+    const args = buildctlBuildArgs(given, { address: 'unix:///tmp/job.sock', tls: NO_TLS }, META, NOW);
+    assert.deepEqual(args.slice(0, 3), ['--addr', 'unix:///tmp/job.sock', 'build']);
+    assert.ok(!args.some((a) => a.startsWith('--tls')));
+  });
+
   it('has a table of at least 30 rows', () => {
     assert.ok(rows.length >= 30, `${rows.length} rows`);
   });
 
   for (const row of rows) {
     it(row.name, () => {
-      assert.deepEqual(buildctlBuildArgs(row.inputs, row.address ?? ADDR, META, NOW), row.expected);
+      assert.deepEqual(buildctlBuildArgs(row.inputs, at(row.inputs, row.address), META, NOW), row.expected);
     });
   }
 
   it('is pure: the same inputs give the same array, and the inputs are not changed', () => {
     const given = inputs({ labels: new Map([['a', 'b']]), pipeline: PIPELINE });
     const copy = structuredClone(given);
-    const first = buildctlBuildArgs(given, ADDR, META, NOW);
-    assert.deepEqual(buildctlBuildArgs(given, ADDR, META, NOW), first);
+    const first = buildctlBuildArgs(given, at(given), META, NOW);
+    assert.deepEqual(buildctlBuildArgs(given, at(given), META, NOW), first);
     assert.deepEqual(given, copy);
   });
 
   it('stamps the current time when no time is given', () => {
     // The label has whole seconds: the stamp lies between the second before the call and the end of it.
     const before = Math.floor(Date.now() / 1000) * 1000;
-    const args = buildctlBuildArgs(inputs({ pipeline: PIPELINE }), ADDR, META);
+    const args = buildctlBuildArgs(inputs({ pipeline: PIPELINE }), { address: ADDR, tls: NO_TLS }, META);
     const after = Date.now();
     const created = args.find((a) => a.startsWith('label:org.opencontainers.image.created='));
     assert.ok(created !== undefined);

@@ -1,7 +1,7 @@
 import { csvField } from '../buildInputs/inputText';
 import { pipelineLabels } from '../buildInputs/pipelineLabels';
 import { dockerfileParts } from '../buildInputs/sourceInputs';
-import { daemonGlobalArgs } from '../daemon/flags';
+import { daemonGlobalArgs, type DaemonEndpoint } from '../daemon/flags';
 import type { BuildInputs } from '../buildInputs/spec';
 
 /** Pipeline labels first, then the user's (a user label with the same key replaces the pipeline's). */
@@ -48,13 +48,13 @@ function outputValue(inputs: BuildInputs): string {
  */
 export function buildctlBuildArgs(
   inputs: BuildInputs,
-  daemonAddress: string,
+  daemon: DaemonEndpoint,
   metadataFile: string,
   now: Date = new Date(),
 ): string[] {
   const dockerfile = dockerfileParts(inputs.dockerfile);
   const args = [
-    ...daemonGlobalArgs(daemonAddress, inputs.daemon.tls),
+    ...daemonGlobalArgs(daemon.address, daemon.tls),
     'build',
     '--progress=plain',
     '--frontend=dockerfile.v0',

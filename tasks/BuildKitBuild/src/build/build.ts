@@ -23,7 +23,6 @@ export interface BuildEnvironment {
 
 /** The edges runBuild talks to; tests replace them. */
 export interface BuildDeps {
-  buildArgs(inputs: BuildInputs, daemonAddress: string, metadataFile: string): string[];
   now(): number;
   /** How long buildctl gets to stop after the cancellation signal before SIGKILL. */
   readonly killGraceMs: number;
@@ -38,7 +37,6 @@ export function stdoutFull(): Promise<void> | undefined {
 }
 
 export const defaultBuildDeps: BuildDeps = {
-  buildArgs: buildctlBuildArgs,
   now: () => Date.now(),
   killGraceMs: 3000,
   outputFull: stdoutFull,
@@ -98,7 +96,7 @@ export async function runBuild(
   const workDir = fs.mkdtempSync(path.join(root, 'buildkit-build-'));
   try {
     const metadataFile = path.join(workDir, 'metadata.json');
-    const args = deps.buildArgs(inputs, address, metadataFile);
+    const args = buildctlBuildArgs(inputs, environment.daemon, metadataFile);
     const env: Record<string, string | undefined> = { ...ctx.env };
     if (environment.dockerConfigDir !== undefined) env.DOCKER_CONFIG = environment.dockerConfigDir;
     const progress = new ProgressTracker();

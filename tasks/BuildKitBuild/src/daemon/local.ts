@@ -4,6 +4,7 @@ import { cancelledBy, throwIfCancelled } from '../cancellation';
 import type { RunContext } from '../context';
 import type { Buildctl } from '../tool/install';
 import { findOnPath } from '../tool/locate';
+import { NO_TLS } from './flags';
 import type { SelectedDaemon } from './select';
 import { findLocalBinaries, passwordlessSudo, readIfPresent, runHelper } from './localHost';
 import {
@@ -221,7 +222,7 @@ export async function startLocalDaemon(
   if (outcome.kind === 'ready') {
     ctx.log.info(ctx.loc('LocalReady', ((Date.now() - started) / 1000).toFixed(1)));
     ctx.log.debug(outcome.output);
-    return { address, dispose };
+    return { address, tls: NO_TLS, dispose };
   }
   const tail = logTail(daemon, ctx);
   const lines = daemon.lastLines();

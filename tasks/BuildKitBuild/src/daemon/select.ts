@@ -3,14 +3,14 @@ import * as path from 'node:path';
 import { throwIfCancelled } from '../cancellation';
 import type { RunContext } from '../context';
 import type { Buildctl } from '../tool/install';
+import type { DaemonEndpoint } from './flags';
 import { startLocalDaemon } from './local';
 import { preflightMessage, runPreflight, type PreflightOutcome } from './preflight';
 import { rendezvousOrder } from './rendezvous';
 import type { BuildInputs, DaemonTls } from '../buildInputs/spec';
 
-/** The daemon chosen for this build. */
-export interface SelectedDaemon {
-  readonly address: string;
+/** The daemon chosen for this build, with the TLS buildctl needs for it. */
+export interface SelectedDaemon extends DaemonEndpoint {
   /** Stops what was started for this job (a local daemon); nothing for a remote one. */
   dispose(): Promise<void>;
 }
@@ -65,7 +65,11 @@ export function defaultSockets(env: Readonly<Record<string, string | undefined>>
   return sockets;
 }
 
-const remote = (address: string): SelectedDaemon => ({ address, dispose: () => Promise.resolve() });
+const remote = (address: string, tls: DaemonTls): SelectedDaemon => ({
+  address,
+  tls,
+  dispose: () => Promise.resolve(),
+});
 
 /**
  * Chooses the daemon: the buildkitAddress lines in rendezvous order of the repository, the first that
@@ -103,7 +107,7 @@ export async function selectDaemon(
       const failures: string[] = [];
       for (const address of ordered) {
         const problem = await check(address);
-        if (problem === undefined) return remote(address);
+        if (problem === undefined) return remote(address, tls);
         failures.push(problem);
         if (ordered.length > 1) ctx.log.warning(ctx.loc('DaemonSkipped', address, problem));
       }
@@ -119,7 +123,7 @@ export async function selectDaemon(
       ctx.log.info(ctx.loc('DaemonFromEnvironment', fromEnvironment));
       const problem = await check(fromEnvironment);
       if (problem !== undefined) throw new Error(problem);
-      return remote(fromEnvironment);
+      return remote(fromEnvironment, tls);
     }
 
     const sockets = defaultSockets(ctx.env);
@@ -128,7 +132,7 @@ export async function selectDaemon(
       const problem = await check(address);
       if (problem === undefined) {
         ctx.log.info(ctx.loc('DaemonDefaultSocket', address));
-        return remote(address);
+        return remote(address, tls);
       }
       ctx.log.warning(ctx.loc('DaemonSkipped', address, problem));
     }
