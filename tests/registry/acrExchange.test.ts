@@ -120,6 +120,30 @@ describe('ACR token exchange', () => {
     assert.equal(client.requests.length, DEFAULT_RETRY.maxRetries + 1);
   });
 
+  it("retries a request that timed out (the client's AbortError) instead of taking it for a cancellation", async () => {
+    clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const requests: PipelineRequest[] = [];
+    const answers = scripted([{ status: 200, body: '{"refresh_token":"rt-after-timeout"}' }]);
+    const slowOnce: HttpClient = {
+      sendRequest(request) {
+        requests.push(request);
+        if (requests.length === 1) {
+          const timedOut = new Error('The operation was aborted.');
+          timedOut.name = 'AbortError';
+          return Promise.reject(timedOut);
+        }
+        return answers.sendRequest(request);
+      },
+    };
+    const done = exchangeForRefreshToken(REQUEST, new AbortController().signal, {
+      httpClient: slowOnce,
+      random: () => 1,
+    });
+    await clock.tickAsync(60_000);
+    assert.deepEqual(await done, { kind: 'ok', refreshToken: 'rt-after-timeout' });
+    assert.equal(requests.length, 2);
+  });
+
   it('does not retry 401/403/400: they are rejections', async () => {
     const client = scripted([{ status: 401, body: '{"errors":[{"code":"UNAUTHORIZED"}]}' }]);
     const outcome = await exchangeForRefreshToken(REQUEST, new AbortController().signal, {

@@ -58,6 +58,9 @@ export interface ExchangeDeps {
 }
 
 /** Network error codes worth another attempt; TLS and protocol errors are not. */
+/** How long one exchange request may take before it counts as a network error and is retried. */
+const EXCHANGE_TIMEOUT_MS = 60_000;
+
 const TRANSIENT_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -185,9 +188,25 @@ export async function exchangeForRefreshToken(
     }),
     body: exchangeForm(request),
     abortSignal: signal,
-    timeout: 60_000,
+    timeout: EXCHANGE_TIMEOUT_MS,
   });
-  const response = await pipeline.sendRequest(deps.httpClient ?? rest.createDefaultHttpClient(), httpRequest);
+  const client = deps.httpClient ?? rest.createDefaultHttpClient();
+  // The HTTP client reports its own request timeout as an AbortError, which the retry policy would pass
+  // straight through and which would read like a cancellation: make it the network error it is.
+  const timeoutAware: HttpClient = {
+    sendRequest: async (outgoing) => {
+      try {
+        return await client.sendRequest(outgoing);
+      } catch (error: unknown) {
+        if (signal.aborted || !(error instanceof Error) || error.name !== 'AbortError') throw error;
+        throw new rest.RestError(`no answer within ${EXCHANGE_TIMEOUT_MS / 1000} s`, {
+          code: 'ETIMEDOUT',
+          request: outgoing,
+        });
+      }
+    },
+  };
+  const response = await pipeline.sendRequest(timeoutAware, httpRequest);
   if (response.status >= 200 && response.status < 300) {
     const refreshToken = refreshTokenOf(response.bodyAsText);
     if (refreshToken !== undefined) return { kind: 'ok', refreshToken };

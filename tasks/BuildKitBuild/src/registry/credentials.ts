@@ -45,10 +45,6 @@ function messageOf(error: unknown): string {
   return lines.slice(0, 3).join(' ').slice(0, 600);
 }
 
-function isAbort(error: unknown, signal: AbortSignal): boolean {
-  return signal.aborted || (error instanceof Error && error.name === 'AbortError');
-}
-
 function dockerRegistryCredential(endpointId: string, ctx: RunContext): RegistryCredential[] {
   const registry = connectionRegistry(endpointId, ctx.endpoints);
   const address = registryAddress(registry);
@@ -80,7 +76,7 @@ async function tryAudience(
     if (token === null || token.token === '') throw new Error('no token returned');
     accessToken = token.token;
   } catch (error: unknown) {
-    if (isAbort(error, signal)) throw cancelledBy(signal);
+    if (signal.aborted) throw cancelledBy(signal);
     return { tokenError: error };
   }
   ctx.log.setSecret(accessToken);
@@ -104,7 +100,7 @@ async function tryAudience(
     if (outcome.kind === 'ok') ctx.log.setSecret(outcome.refreshToken);
     return { outcome };
   } catch (error: unknown) {
-    if (isAbort(error, signal)) throw cancelledBy(signal);
+    if (signal.aborted) throw cancelledBy(signal);
     throw new Error(ctx.loc('CredExchangeUnreachable', loginServer, messageOf(error)), { cause: error });
   }
 }
