@@ -144,6 +144,11 @@ const CASES: BadInputCase[] = [
     names: ['buildkitDownloadUrl'],
   },
   {
+    what: 'download URL with a password in it',
+    inputs: { buildkitDownloadUrl: 'https://bot:mirror-password-Zq81@mirror.example/buildkit' },
+    names: ['buildkitDownloadUrl'],
+  },
+  {
     what: 'extra args with an unbalanced quote',
     inputs: { extraArgs: '--opt "build-arg:A=1' },
     names: ['extraArgs'],

@@ -124,6 +124,16 @@ describe('tool: resolveBuildctl (fake tool cache)', () => {
     assert.ok(!calls.some((c) => c.startsWith('prepend')));
   });
 
+  it('refuses, with a pin, a cache entry that does not record its archive digest', async () => {
+    const dir = cachedEntry();
+    const { cache, calls } = fakeCache({ '0.32.2': dir });
+    await assert.rejects(
+      resolveBuildctl(spec('0.32.2', PIN), context(), signal, deps(cache, undefined, '0.32.2')),
+      { message: /does not record its archive's digest/ },
+    );
+    assert.ok(!calls.some((c) => c.startsWith('prepend')));
+  });
+
   it('accepts a cache entry whose recorded digest matches the pin', async () => {
     const dir = cachedEntry(PIN);
     const { cache } = fakeCache({ '0.32.2': dir });

@@ -116,6 +116,19 @@ describe('tool: parseTool', () => {
     });
   }
 
+  it('refuses a URL with a user name or password, without repeating the password', () => {
+    const { problems } = parse({ buildkitDownloadUrl: 'https://bot:mirror-pass-81@mirror.example/bk/' });
+    assert.deepEqual(
+      problems.map((p) => p.input),
+      ['buildkitDownloadUrl'],
+    );
+    assert.match(
+      problems[0]?.message ?? '',
+      /^https:\/\/mirror\.example\/bk\/ must not carry a user name or password/,
+    );
+    assert.doesNotMatch(problems[0]?.message ?? '', /mirror-pass-81|bot/);
+  });
+
   it('reports both inputs at once', () => {
     const { problems } = parse({ buildctlVersion: '1', buildkitDownloadUrl: 'nope' });
     assert.deepEqual(problems.map((p) => p.input).sort(), ['buildctlVersion', 'buildkitDownloadUrl']);

@@ -155,8 +155,8 @@ function checkCachedDigest(dir: string, release: Release, ctx: RunContext): void
   try {
     recorded = fs.readFileSync(path.join(dir, ARCHIVE_DIGEST_FILE), 'utf8').trim();
   } catch {
-    ctx.log.warning(ctx.loc('InstallCachedDigestUnknown', dir, release.sha256));
-    return;
+    // A pin is a security control: an entry that cannot be checked is not used.
+    throw new Error(ctx.loc('InstallCachedDigestUnknown', dir, release.sha256));
   }
   if (recorded !== release.sha256) {
     throw new Error(ctx.loc('InstallCachedDigestMismatch', release.version, recorded, release.sha256, dir));

@@ -27,6 +27,14 @@ function parseDownloadUrl(text: string, ctx: RunContext, problems: InputProblem[
     problems.push({ input: 'buildkitDownloadUrl', message: ctx.loc('ToolDownloadUrlInvalid', text) });
     return text;
   }
+  if (url.username !== '' || url.password !== '') {
+    // The URL is logged with every download; a password in it would be printed.
+    problems.push({
+      input: 'buildkitDownloadUrl',
+      message: ctx.loc('ToolDownloadUrlCredentials', `${url.protocol}//${url.host}${url.pathname}`),
+    });
+    return text;
+  }
   return text.replace(/\/+$/, '');
 }
 
