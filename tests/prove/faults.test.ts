@@ -248,6 +248,25 @@ const CASES: FaultCase[] = [
     },
   },
   {
+    what: 'the exchange answers 401 while the only daemon never answers its pre-flight check',
+    expected: {
+      result: 'Failed',
+      message: /\(HTTP 401\): that identity needs the AcrPush role/,
+    },
+    arrange: async (w) => {
+      const silent = await w.startDaemon({ silent: true });
+      return {
+        addresses: [silent.address],
+        // Far beyond mocha's timeout: the run ends only because the failed exchange stops the pre-flight.
+        variables: { 'BuildKitBuild.PreflightTimeoutSeconds': '3600' },
+        acr: { script: times(2, { status: 401, body: { errors: [{ code: 'UNAUTHORIZED' }] } }) },
+      };
+    },
+    check: (w) => {
+      assert.deepEqual(w.builds(), [], 'nothing built');
+    },
+  },
+  {
     what: 'the exchange answers 403 to both audiences (validation build)',
     expected: {
       result: 'Failed',

@@ -26,19 +26,31 @@ async function run(ctx: RunContext, signal: AbortSignal, resources: Resources): 
   );
   // Independent waits run together: the buildctl lookup and the daemon's pre-flight check (which needs
   // buildctl) on one side, the credential exchange on the other. The buildctl chain starts first so that
-  // its child processes run while @azure/identity loads. Both settle before anything fails, so a daemon
-  // started for this job is always known to the clean-up.
+  // its child processes run while @azure/identity loads. When one side fails, the other is stopped; both
+  // settle before the failure is reported, so a daemon started for this job is known to the clean-up.
+  const sideFailed = new AbortController();
+  const phase = AbortSignal.any([signal, sideFailed.signal]);
+  const stopOtherOnFailure = <T>(work: Promise<T>): Promise<T> =>
+    work.catch((error: unknown) => {
+      sideFailed.abort('a parallel step failed');
+      throw error;
+    });
   const [tools, credentials] = await Promise.allSettled([
-    resolveBuildctl(spec.tool, ctx, signal).then(async (buildctl) => {
-      const daemon = await selectDaemon(spec.build, buildctl, ctx, signal);
-      resources.daemon = daemon;
-      return { buildctl, daemon };
-    }),
-    getRegistryCredentials(spec.registry, { push: spec.build.image.push }, ctx, signal),
+    stopOtherOnFailure(
+      resolveBuildctl(spec.tool, ctx, phase).then(async (buildctl) => {
+        const daemon = await selectDaemon(spec.build, buildctl, ctx, phase);
+        resources.daemon = daemon;
+        return { buildctl, daemon };
+      }),
+    ),
+    stopOtherOnFailure(getRegistryCredentials(spec.registry, { push: spec.build.image.push }, ctx, phase)),
   ]);
-  if (credentials.status === 'rejected') throw credentials.reason;
-  if (tools.status === 'rejected') throw tools.reason;
   throwIfCancelled(signal);
+  if (tools.status === 'rejected' || credentials.status === 'rejected') {
+    // Report the failure that stopped the other side, not the cancellation it caused there.
+    const failures = [credentials, tools].flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    throw failures.find((e) => !(e instanceof CancelledError)) ?? failures[0];
+  }
   resources.dockerConfig = writeDockerConfig(credentials.value, ctx);
   await runBuild(spec.build, { ...tools.value, dockerConfigDir: resources.dockerConfig.dir }, ctx, signal);
   return spec.build.image.refs;
