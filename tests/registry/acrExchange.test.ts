@@ -120,28 +120,38 @@ describe('ACR token exchange', () => {
     assert.equal(client.requests.length, DEFAULT_RETRY.maxRetries + 1);
   });
 
-  it("retries a request that timed out (the client's AbortError) instead of taking it for a cancellation", async () => {
+  it('retries a request that got no answer in time, as a network error, and leaves no timer behind', async () => {
     clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     const requests: PipelineRequest[] = [];
     const answers = scripted([{ status: 200, body: '{"refresh_token":"rt-after-timeout"}' }]);
-    const slowOnce: HttpClient = {
+    const silentOnce: HttpClient = {
       sendRequest(request) {
         requests.push(request);
-        if (requests.length === 1) {
-          const timedOut = new Error('The operation was aborted.');
-          timedOut.name = 'AbortError';
-          return Promise.reject(timedOut);
-        }
-        return answers.sendRequest(request);
+        if (requests.length > 1) return answers.sendRequest(request);
+        // The first request never gets an answer: it ends only when its signal aborts it.
+        return new Promise((_, reject) => {
+          request.abortSignal?.addEventListener('abort', () => {
+            const aborted = new Error('The operation was aborted.');
+            aborted.name = 'AbortError';
+            reject(aborted);
+          });
+        });
       },
     };
+    const notices: RetryNotice[] = [];
     const done = exchangeForRefreshToken(REQUEST, new AbortController().signal, {
-      httpClient: slowOnce,
+      httpClient: silentOnce,
       random: () => 1,
+      onRetry: (notice) => notices.push(notice),
     });
-    await clock.tickAsync(60_000);
+    await clock.tickAsync(70_000);
     assert.deepEqual(await done, { kind: 'ok', refreshToken: 'rt-after-timeout' });
     assert.equal(requests.length, 2);
+    assert.deepEqual(
+      notices.map((n) => n.reason),
+      ['ETIMEDOUT'],
+    );
+    assert.equal(clock.countTimers(), 0, 'no request timer left running');
   });
 
   it('does not retry 401/403/400: they are rejections', async () => {

@@ -48,7 +48,9 @@ async function run(ctx: RunContext, signal: AbortSignal, resources: Resources): 
   throwIfCancelled(signal);
   if (tools.status === 'rejected' || credentials.status === 'rejected') {
     // Report the failure that stopped the other side, not the cancellation it caused there.
-    const failures = [credentials, tools].flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    const failures = [credentials, tools].flatMap((r) =>
+      r.status === 'rejected' ? [r.reason as unknown] : [],
+    );
     throw failures.find((e) => !(e instanceof CancelledError)) ?? failures[0];
   }
   resources.dockerConfig = writeDockerConfig(credentials.value, ctx);

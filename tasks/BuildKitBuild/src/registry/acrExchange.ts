@@ -188,21 +188,32 @@ export async function exchangeForRefreshToken(
     }),
     body: exchangeForm(request),
     abortSignal: signal,
-    timeout: EXCHANGE_TIMEOUT_MS,
   });
   const client = deps.httpClient ?? rest.createDefaultHttpClient();
-  // The HTTP client reports its own request timeout as an AbortError, which the retry policy would pass
-  // straight through and which would read like a cancellation: make it the network error it is.
+  // The request timeout is ours, not the HTTP client's: the client leaves its timer running when a
+  // request is aborted (keeping the task alive for a minute after a cancellation), and reports the
+  // timeout as an AbortError that the retry policy would pass straight through as if cancelled. Here a
+  // request without an answer in time is the network error it is, and is retried.
   const timeoutAware: HttpClient = {
     sendRequest: async (outgoing) => {
+      const timedOut = new AbortController();
+      const timer = setTimeout(() => {
+        timedOut.abort();
+      }, EXCHANGE_TIMEOUT_MS);
+      const ownSignal = outgoing.abortSignal;
+      outgoing.abortSignal = AbortSignal.any([signal, timedOut.signal]);
       try {
         return await client.sendRequest(outgoing);
       } catch (error: unknown) {
-        if (signal.aborted || !(error instanceof Error) || error.name !== 'AbortError') throw error;
+        if (signal.aborted || !timedOut.signal.aborted) throw error;
         throw new rest.RestError(`no answer within ${EXCHANGE_TIMEOUT_MS / 1000} s`, {
           code: 'ETIMEDOUT',
           request: outgoing,
         });
+      } finally {
+        clearTimeout(timer);
+        // The retry policy looks at the request's own signal before the next attempt.
+        outgoing.abortSignal = ownSignal;
       }
     },
   };
