@@ -11,6 +11,7 @@ import { writeDockerConfig, type PrivateDockerConfig } from './registry/dockerCo
 import { parseTaskSpec } from './spec';
 import { taskContext } from './taskContext';
 import { resolveBuildctl } from './tool/install';
+import { errorText } from './errorText';
 
 /** What must be undone however the run ends, in reverse order of creation. */
 interface Resources {
@@ -64,7 +65,7 @@ async function release(resources: Resources, ctx: RunContext): Promise<void> {
   try {
     await resources.daemon?.dispose();
   } catch (error: unknown) {
-    ctx.log.warning(error instanceof Error ? error.message : String(error));
+    ctx.log.warning(errorText(error));
   }
 }
 
@@ -72,7 +73,7 @@ function describeFailure(error: unknown, ctx: RunContext): string {
   if (error instanceof InputError) {
     return ctx.loc('InputProblems', error.problems.length, error.problems.map(formatProblem).join('\n'));
   }
-  return error instanceof Error ? error.message : String(error);
+  return errorText(error);
 }
 
 async function main(): Promise<void> {

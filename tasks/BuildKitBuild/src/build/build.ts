@@ -1,8 +1,8 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { cancelledBy, throwIfCancelled } from '../cancellation';
+import { agentTempDirectory } from '../agentTemp';
 import type { RunContext } from '../context';
 import type { Buildctl } from '../tool/install';
 import { buildctlBuildArgs } from './args';
@@ -13,6 +13,7 @@ import { runProcess } from './process';
 import { ProgressTracker } from './progress';
 import type { BuildInputs } from '../buildInputs/spec';
 import { renderSummary } from './summary';
+import { errorText } from '../errorText';
 
 export interface BuildEnvironment {
   readonly buildctl: Buildctl;
@@ -71,14 +72,9 @@ function readMetadata(file: string, ctx: RunContext): BuildMetadata | undefined 
   try {
     return readBuildMetadata(file);
   } catch (error: unknown) {
-    ctx.log.warning(ctx.loc('RunMetadataUnreadable', error instanceof Error ? error.message : String(error)));
+    ctx.log.warning(ctx.loc('RunMetadataUnreadable', errorText(error)));
     return undefined;
   }
-}
-
-function temporaryRoot(ctx: RunContext): string {
-  const agentTemp = ctx.variable('Agent.TempDirectory');
-  return agentTemp !== undefined && agentTemp !== '' ? agentTemp : os.tmpdir();
 }
 
 /** Builds, streams the log, sets outputs and uploads the summary. */
@@ -92,7 +88,7 @@ export async function runBuild(
   throwIfCancelled(signal);
   const address = environment.daemon.address;
   ctx.publish.setOutput('buildkitAddress', address);
-  const root = temporaryRoot(ctx);
+  const root = agentTempDirectory(ctx);
   const workDir = fs.mkdtempSync(path.join(root, 'buildkit-build-'));
   try {
     const metadataFile = path.join(workDir, 'metadata.json');

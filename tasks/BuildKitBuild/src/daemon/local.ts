@@ -1,6 +1,6 @@
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { cancelledBy, throwIfCancelled } from '../cancellation';
+import { agentTempDirectory } from '../agentTemp';
 import type { RunContext } from '../context';
 import type { Buildctl } from '../tool/install';
 import { findOnPath } from '../tool/locate';
@@ -185,7 +185,7 @@ export async function startLocalDaemon(
     ctx.log.warning(ctx.loc('LocalRuncMissing', path.dirname(binaries.found.buildkitd)));
   }
 
-  const layout = createLayout(ctx.variable('Agent.TempDirectory') ?? os.tmpdir());
+  const layout = createLayout(agentTempDirectory(ctx));
   const helpers = privilegedHelpers(mode, ctx);
   const command = daemonCommand(mode, binaries.found, layout, deps.gid);
   ctx.log.debug(`buildkitd: ${[command.file, ...command.args].join(' ')}`);

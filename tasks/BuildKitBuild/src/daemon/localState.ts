@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { LocalLayout } from './localMode';
+import { errorText } from '../errorText';
 
 /** sun_path holds 108 bytes on Linux, the terminating NUL included; stay clear of it. */
 const maxSocketPathBytes = 100;
@@ -38,7 +39,7 @@ function removeOwn(dir: string): string | undefined {
     fs.rmSync(dir, { recursive: true, force: true, maxRetries: 2 });
     return undefined;
   } catch (error: unknown) {
-    return error instanceof Error ? error.message : String(error);
+    return errorText(error);
   }
 }
 

@@ -17,6 +17,7 @@ import {
   type AzureConnection,
 } from './entra';
 import type { RegistrySpec } from './spec';
+import { errorText } from '../errorText';
 
 /** One entry of the private docker config, keyed by registry host as BuildKit looks it up. */
 export interface RegistryCredential {
@@ -39,7 +40,7 @@ export const defaultCredentialDeps: CredentialDeps = {
 };
 
 function messageOf(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
+  const text = errorText(error);
   // @azure/identity errors carry a troubleshooting essay after the first lines: keep the gist.
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
   return lines.slice(0, 3).join(' ').slice(0, 600);

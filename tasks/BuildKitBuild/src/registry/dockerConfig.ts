@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { agentTempDirectory } from '../agentTemp';
 import type { RunContext } from '../context';
 import type { RegistryCredential } from './credentials';
 import { normalizedRegistryHost } from './dockerRegistry';
@@ -122,7 +123,7 @@ export function writeDockerConfig(
   const source = userConfigPath(ctx.env);
   const merged = mergeDockerConfig(readUserConfig(source, ctx), credentials);
 
-  const root = ctx.variable('Agent.TempDirectory')?.trim() || os.tmpdir();
+  const root = agentTempDirectory(ctx);
   const dir = fs.mkdtempSync(path.join(root, 'bkb-docker-'));
   let disposed = false;
   const dispose = (): void => {

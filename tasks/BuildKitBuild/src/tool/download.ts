@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { cancelledBy, throwIfCancelled } from '../cancellation';
 import type { RunContext } from '../context';
+import { errorText } from '../errorText';
 
 /** How often and how patiently a download is tried. */
 export interface RetryPolicy {
@@ -49,10 +50,6 @@ export function isRetryable(status: number | undefined): boolean {
   return status === undefined || status >= 500 || status === 408 || status === 429;
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /** A sleep over the global timer (so that fake timers drive it), cut short by the signal. */
 export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -99,7 +96,7 @@ export async function downloadWithRetries(
         throw new Error(failureMessage(url, attempt, error, ctx), { cause: error });
       }
       const delay = backoffDelay(policy, attempt);
-      ctx.log.info(ctx.loc('InstallRetrying', url, attempt, policy.attempts, describe(error), delay));
+      ctx.log.info(ctx.loc('InstallRetrying', url, attempt, policy.attempts, errorText(error), delay));
       await deps.sleep(delay, signal);
     }
   }
@@ -110,7 +107,7 @@ function failureMessage(url: string, attempts: number, error: unknown, ctx: RunC
   if (status === 404) return ctx.loc('InstallNotFound', url);
   if (status !== undefined) return ctx.loc('InstallHttpFailed', url, attempts, status);
   if (error instanceof DownloadFailure && error.interrupted) {
-    return ctx.loc('InstallInterrupted', url, attempts, describe(error));
+    return ctx.loc('InstallInterrupted', url, attempts, errorText(error));
   }
-  return ctx.loc('InstallUnreachable', url, attempts, describe(error));
+  return ctx.loc('InstallUnreachable', url, attempts, errorText(error));
 }

@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { throwIfCancelled } from '../cancellation';
 import { DownloadFailure } from './download';
+import { errorText } from '../errorText';
 
 /** Sends a GET and resolves with the response (any status); rejects on network errors only. */
 export type HttpGet = (url: string) => Promise<IncomingMessage>;
@@ -30,8 +31,7 @@ export async function fetchToFile(
     await pipeline(response, fs.createWriteStream(file, { flags: 'wx' }), { signal });
   } catch (error: unknown) {
     throwIfCancelled(signal);
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new DownloadFailure(reason, { interrupted: true, cause: error });
+    throw new DownloadFailure(errorText(error), { interrupted: true, cause: error });
   }
   const received = fs.statSync(file).size;
   if (Number.isFinite(expected) && received !== expected) {

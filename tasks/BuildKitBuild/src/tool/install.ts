@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { throwIfCancelled } from '../cancellation';
+import { agentTempDirectory } from '../agentTemp';
 import type { RunContext } from '../context';
 import { sha256OfFile } from './digest';
 import { abortableSleep, DEFAULT_RETRY_POLICY, downloadWithRetries, type RetryPolicy } from './download';
@@ -17,6 +17,7 @@ import { probeBuildctlVersion, type VersionProbe } from './probe';
 import type { ToolSpec } from './spec';
 import { loadToolCache, type ToolCache } from './toolCache';
 import { DEFAULT_BUILDKIT_VERSION } from './version';
+import { errorText } from '../errorText';
 
 export interface Buildctl {
   /** Absolute path of the buildctl executable. */
@@ -52,8 +53,6 @@ export function defaultResolveDeps(ctx: RunContext): ResolveDeps {
 export const TOOL_CACHE_NAME = 'buildkit';
 /** Written next to bin/ in the cached directory: the sha256 of the archive it came from. */
 export const ARCHIVE_DIGEST_FILE = 'buildkit-archive.sha256';
-
-const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 async function fromPath(
   file: string,
@@ -109,7 +108,7 @@ async function downloadIntoCache(
   deps: ResolveDeps,
   signal: AbortSignal,
 ): Promise<string> {
-  const tempRoot = ctx.variable('Agent.TempDirectory') ?? os.tmpdir();
+  const tempRoot = agentTempDirectory(ctx);
   fs.mkdirSync(tempRoot, { recursive: true });
   const work = fs.mkdtempSync(path.join(tempRoot, 'buildkit-'));
   try {
