@@ -120,6 +120,11 @@ describe('parseBuildInputs', () => {
       });
     }
 
+    it('the repository (the daemon-affinity key) is the same whether or not the input names the registry', () => {
+      assert.equal(ok({ repository: `${HOST}/team/app` }).inputs.image.repository, 'team/app');
+      assert.equal(ok({ repository: 'team/app' }).inputs.image.repository, 'team/app');
+    });
+
     it('tags split on lines and commas, trimmed, empty lines skipped, duplicates removed', () => {
       const { inputs } = ok({ tags: ' 1.0 , latest\n\n  1.0\r\nsha-abc_DEF.1 \n' });
       assert.deepEqual(inputs.image.tags, ['1.0', 'latest', 'sha-abc_DEF.1']);

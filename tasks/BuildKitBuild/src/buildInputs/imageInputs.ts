@@ -56,7 +56,7 @@ export function parseImageName(
     report('repository', ctx.loc('BuildRepositoryTooLong', name, name.length, MAX_NAME_LENGTH));
     return undefined;
   }
-  return { repository, name };
+  return { repository: pathPart, name };
 }
 
 /** Tags from lines and commas, trimmed, duplicates removed (first kept), each checked against the grammar. */

@@ -26,7 +26,10 @@ export type { CacheMode, CacheSpec } from './cacheInputs';
 export type { PipelineMetadata } from './pipelineLabels';
 
 export interface ImageSpec {
-  /** The repository input as given, e.g. `team/app`. */
+  /**
+   * The repository inside its registry, e.g. `team/app`, also when the input named the registry host too
+   * (`myacr.azurecr.io/team/app`): the key that keeps a repository on the same daemon.
+   */
   readonly repository: string;
   /** Full image name without tag: `<registry>/<repository>` (or the repository when no registry is known). */
   readonly name: string;
