@@ -73,7 +73,8 @@ describe('the bundled task with the fake buildctl (black box)', function () {
     const d = await daemon();
     const digest = `sha256:${'c'.repeat(64)}`;
     const run = await runTask(await taskOptions(dir, records, { buildkitAddress: d.address }, { digest }));
-    assert.ok(run.result === undefined || run.result === 'Succeeded', `${run.result}: ${run.resultMessage}`);
+    assert.equal(run.result, 'Succeeded', run.resultMessage);
+    assert.match(run.resultMessage ?? '', new RegExp(`^Built (\\S+:\\S+, )+digest ${digest}\\.$`));
     assert.equal(run.exitCode, 0);
     const [build, ...more] = builds(records);
     assert.ok(build);

@@ -190,6 +190,7 @@ describe('the build summary', () => {
     refs: ['r.example/team/app:1', 'r.example/team/app:latest'],
     pushed: true,
     digest: `sha256:${'a'.repeat(64)}`,
+    pinned: `r.example/team/app@sha256:${'a'.repeat(64)}`,
     platforms: ['linux/amd64', 'linux/arm64'],
     daemon: 'tcp://buildkitd:1234',
     durationMs: 65_000,
@@ -212,7 +213,14 @@ describe('the build summary', () => {
 
   it('shows a failure, and escapes what could break the table', () => {
     const markdown = renderSummary(
-      { ...base, succeeded: false, digest: undefined, platforms: [], failure: 'a | b `c`' },
+      {
+        ...base,
+        succeeded: false,
+        digest: undefined,
+        pinned: undefined,
+        platforms: [],
+        failure: 'a | b `c`',
+      },
       loc,
     );
     assert.match(markdown, /^### BuildKit build failed$/m);

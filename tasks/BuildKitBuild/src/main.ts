@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as tl from 'azure-pipelines-task-lib/task';
-import { runBuild } from './build/build';
+import { runBuild, type BuildOutcome } from './build/build';
 import { selectDaemon, type SelectedDaemon } from './daemon/select';
 import { CancelledError, throwIfCancelled } from './cancellation';
 import type { RunContext } from './context';
@@ -19,8 +19,8 @@ interface Resources {
   daemon?: SelectedDaemon;
 }
 
-/** Runs the whole task; returns the image references built. */
-async function run(ctx: RunContext, signal: AbortSignal, resources: Resources): Promise<readonly string[]> {
+/** Runs the whole task; returns what was built. */
+async function run(ctx: RunContext, signal: AbortSignal, resources: Resources): Promise<BuildOutcome> {
   const spec = parseTaskSpec(
     readInputs((name) => tl.getInput(name, false)),
     ctx,
@@ -55,8 +55,14 @@ async function run(ctx: RunContext, signal: AbortSignal, resources: Resources): 
     throw failures.find((e) => !(e instanceof CancelledError)) ?? failures[0];
   }
   resources.dockerConfig = writeDockerConfig(credentials.value, ctx);
-  await runBuild(spec.build, { ...tools.value, dockerConfigDir: resources.dockerConfig.dir }, ctx, signal);
-  return spec.build.image.refs;
+  return runBuild(spec.build, { ...tools.value, dockerConfigDir: resources.dockerConfig.dir }, ctx, signal);
+}
+
+function describeSuccess(outcome: BuildOutcome, ctx: RunContext): string {
+  if (outcome.refs.length === 0) return ctx.loc('RunSucceededUntagged');
+  return outcome.digest === undefined
+    ? ctx.loc('RunSucceededNoDigest', outcome.refs.join(', '))
+    : ctx.loc('RunSucceeded', outcome.refs.join(', '), outcome.digest);
 }
 
 /** Credentials first (immediate), then a daemon started for this job (which may take a few seconds). */
@@ -90,8 +96,8 @@ async function main(): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const refs = await run(ctx, cancellation.signal, resources);
-    tl.setResult(tl.TaskResult.Succeeded, ctx.loc('Succeeded', refs.join(', ')));
+    const outcome = await run(ctx, cancellation.signal, resources);
+    tl.setResult(tl.TaskResult.Succeeded, describeSuccess(outcome, ctx));
   } catch (error: unknown) {
     if (error instanceof CancelledError || cancellation.signal.aborted) {
       tl.setResult(tl.TaskResult.Cancelled, ctx.loc('Cancelled', String(cancellation.signal.reason ?? '')));

@@ -50,22 +50,31 @@ export function displayCommand(file: string, args: readonly string[]): string {
   return [file, ...args].map(quote).join(' ');
 }
 
-/** Publishes what the metadata says, as soon as it is known; returns the refs and digest published. */
+/** What a build produced, as published in the output variables. */
+export interface BuildOutcome {
+  readonly refs: readonly string[];
+  readonly digest: string | undefined;
+  /** `name@digest`, for pinned deployments. */
+  readonly pinned: string | undefined;
+}
+
+/** Publishes what the metadata says, as soon as it is known; returns what was published. */
 function publishOutputs(
   inputs: BuildInputs,
   metadata: BuildMetadata | undefined,
   succeeded: boolean,
   ctx: RunContext,
-): { refs: readonly string[]; digest: string | undefined } {
+): BuildOutcome {
   const digest = metadata?.digest;
   const refs =
     metadata !== undefined && metadata.imageNames.length > 0 ? metadata.imageNames : inputs.image.refs;
-  if (digest !== undefined) {
+  const pinned = digest === undefined ? undefined : `${inputs.image.name}@${digest}`;
+  if (digest !== undefined && pinned !== undefined) {
     ctx.publish.setOutput('imageDigest', digest);
-    ctx.publish.setOutput('imageRefWithDigest', `${inputs.image.name}@${digest}`);
+    ctx.publish.setOutput('imageRefWithDigest', pinned);
   }
   if (digest !== undefined || succeeded) ctx.publish.setOutput('imageRefs', refs.join(','));
-  return { refs, digest };
+  return { refs, digest, pinned };
 }
 
 function readMetadata(file: string, ctx: RunContext): BuildMetadata | undefined {
@@ -77,14 +86,14 @@ function readMetadata(file: string, ctx: RunContext): BuildMetadata | undefined 
   }
 }
 
-/** Builds, streams the log, sets outputs and uploads the summary. */
+/** Builds, streams the log, sets outputs and uploads the summary; returns what was built. */
 export async function runBuild(
   inputs: BuildInputs,
   environment: BuildEnvironment,
   ctx: RunContext,
   signal: AbortSignal,
   deps: BuildDeps = defaultBuildDeps,
-): Promise<void> {
+): Promise<BuildOutcome> {
   throwIfCancelled(signal);
   const address = environment.daemon.address;
   ctx.publish.setOutput('buildkitAddress', address);
@@ -121,7 +130,7 @@ export async function runBuild(
     }
     const durationMs = deps.now() - started;
     const succeeded = result.code === 0 && !result.cancelled;
-    const { refs, digest } = publishOutputs(inputs, readMetadata(metadataFile, ctx), succeeded, ctx);
+    const outcome = publishOutputs(inputs, readMetadata(metadataFile, ctx), succeeded, ctx);
     if (result.cancelled) throw cancelledBy(signal);
 
     // Killed by a signal we did not send: its last lines are progress, not the reason (e.g. the OOM killer).
@@ -137,9 +146,10 @@ export async function runBuild(
       renderSummary(
         {
           succeeded,
-          refs,
+          refs: outcome.refs,
           pushed: inputs.image.push,
-          digest,
+          digest: outcome.digest,
+          pinned: outcome.pinned,
           platforms: inputs.platforms,
           daemon: address,
           durationMs,
@@ -163,11 +173,7 @@ export async function runBuild(
     }
     for (const problem of progress.cacheExportFailures())
       ctx.log.warning(ctx.loc('RunCacheExportFailed', problem));
-    ctx.log.info(
-      digest === undefined
-        ? ctx.loc('RunSucceededNoDigest', refs.join(', '))
-        : ctx.loc('RunSucceeded', refs.join(', '), digest),
-    );
+    return outcome;
   } finally {
     fs.rmSync(workDir, { recursive: true, force: true });
   }

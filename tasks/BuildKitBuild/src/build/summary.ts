@@ -5,6 +5,8 @@ export interface SummaryData {
   readonly refs: readonly string[];
   readonly pushed: boolean;
   readonly digest: string | undefined;
+  /** `name@digest`, as published in imageRefWithDigest. */
+  readonly pinned: string | undefined;
   /** Target platforms; empty: the daemon's default. */
   readonly platforms: readonly string[];
   readonly daemon: string;
@@ -58,9 +60,8 @@ export function renderSummary(data: SummaryData, loc: Localize): string {
     ...rows.map(([name, value]) => `| ${name} | ${value} |`),
   ];
   if (data.failure !== undefined) lines.push('', `${loc('RunSummaryFailure')} ${code(data.failure)}`);
-  if (data.succeeded && data.digest !== undefined && data.refs.length > 0) {
-    const name = data.refs[0]?.replace(/:[^:/@]+$/, '') ?? '';
-    lines.push('', loc('RunSummaryPinned'), '', '```', `${name}@${data.digest}`, '```');
+  if (data.succeeded && data.pinned !== undefined) {
+    lines.push('', loc('RunSummaryPinned'), '', '```', data.pinned, '```');
   }
   return `${lines.join('\n')}\n`;
 }
