@@ -9,6 +9,7 @@ import {
   readInvocations,
   type FakeBuildctlBehaviour,
 } from '../support/fakeBuildctl';
+import { assertNoStackTrace } from '../support/leaks';
 import { bundledTaskEntry } from '../support/repo';
 import { writeBuildContext } from '../build/inputs';
 import {
@@ -85,7 +86,7 @@ function assertStartedAndCleanedUp(run: TaskRun, s: Scenario, events: string[]):
 }
 
 const noStackTrace = (run: TaskRun) => {
-  assert.doesNotMatch(run.stdout + run.stderr, /\n\s+at .+\(.+:\d+:\d+\)/, 'no stack trace');
+  assertNoStackTrace(run);
 };
 
 describe('the bundled task with no daemon configured: a job-scoped buildkitd (black box)', function () {

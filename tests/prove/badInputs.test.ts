@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { runTask, type Endpoint } from '../support/agent';
 import { bundledTaskEntry } from '../support/repo';
-import { assertNoLeaks, freshHome } from './leakScan';
+import { assertNoLeaks, assertNoStackTrace, freshHome } from '../support/leaks';
 
 /** Secrets the service connections hold in these runs: none may ever be printed or left on disk. */
 const SECRETS = ['spn-secret-Vq8x2LmZ', 'registry-password-Kd93Jf', 'system-access-token-Rt5Wq1'];
@@ -227,7 +227,7 @@ describe('bad inputs: a failed result naming the input, before anything runs', f
           );
         }
         assert.ok(!fs.existsSync(path.join(sentinelDir, 'started')), 'buildctl must not start');
-        assert.doesNotMatch(run.stdout + run.stderr, /\n\s+at .+:\d+:\d+\)?\n/, 'no stack trace');
+        assertNoStackTrace(run);
         assertNoLeaks(run, SECRETS, home);
       } finally {
         fs.rmSync(run.tempDirectory, { recursive: true, force: true });

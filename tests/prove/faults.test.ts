@@ -34,7 +34,7 @@ import { startDevOpsOidc, type FakeDevOpsOidc } from '../support/servers/devopsO
 import { startEntra, type EntraOptions, type FakeEntra } from '../support/servers/entra';
 import { secretValue, TokenBook, type Reply } from '../support/servers/loopback';
 import { createTestPki, type TestPki } from '../support/servers/pki';
-import { assertNoLeaks, freshHome, pemSecretLines } from './leakScan';
+import { assertNoLeaks, assertNoStackTrace, freshHome, pemSecretLines } from '../support/leaks';
 
 /**
  * The fault matrix: every remote party the task talks to (Entra ID, Azure DevOps' OIDC endpoint, ACR's
@@ -706,7 +706,7 @@ describe('fault matrix: every remote party misbehaves in turn (black-box, bundle
           const explain = `${run.result ?? '(no result)'}: ${run.resultMessage ?? ''}\n${run.stdout}\n${run.stderr}`;
           assert.equal(run.result, c.expected.result, explain);
           if (c.expected.result !== 'Succeeded') assert.match(run.resultMessage ?? '', c.expected.message);
-          assert.doesNotMatch(`${run.stdout}\n${run.stderr}`, /\n\s+at .+:\d+:\d+\)?\n/, 'no stack trace');
+          assertNoStackTrace(run);
           assertNoLeaks(run, secretsOf(w), w.home);
         }
         c.check?.(w, runs, arranged);

@@ -14,7 +14,7 @@ import {
 import { startFakeDaemon, type FakeDaemon } from '../support/fakeDaemon';
 import { bundledTaskEntry } from '../support/repo';
 import { secretValue } from '../support/servers/loopback';
-import { assertNoLeaks, freshHome } from './leakScan';
+import { assertNoLeaks, assertNoStackTrace, freshHome } from '../support/leaks';
 
 /**
  * Inputs full of shell metacharacters reach buildctl literally: the task never runs a shell, so
@@ -247,7 +247,7 @@ describe('shell metacharacters pass through literally (black-box, bundled task)'
         [],
         'nothing built',
       );
-      assert.doesNotMatch(`${run.stdout}\n${run.stderr}`, /\n\s+at .+:\d+:\d+\)?\n/, 'no stack trace');
+      assertNoStackTrace(run);
       assertNoLeaks(run, [password], home);
     } finally {
       fs.rmSync(run.tempDirectory, { recursive: true, force: true });

@@ -55,13 +55,15 @@ export interface TaskRun {
   tempDirectory: string;
 }
 
-const unescapeData = (s: string) =>
+/** Undoes task-lib's escaping of command data and properties. */
+export const unescapeData = (s: string) =>
   s
     .replace(/%0D/gi, '\r')
     .replace(/%0A/gi, '\n')
     .replace(/%5D/gi, ']')
     .replace(/%3B/gi, ';')
-    .replace(/%25/g, '%');
+    // task-lib 5 escapes a literal % as %AZP25 (not %25); undone last, like task-lib does.
+    .replace(/%AZP25/g, '%');
 
 export function parseVsoCommands(stdout: string): VsoCommand[] {
   const commands: VsoCommand[] = [];
@@ -86,7 +88,11 @@ function expandMacros(value: string, variables: Record<string, string>): string 
 }
 
 /** The environment the agent gives a task: inputs, variables, endpoints; nothing of the test's own. */
-export function agentEnvironment(options: TaskRunOptions, tempDirectory: string): Record<string, string> {
+export function agentEnvironment(
+  options: TaskRunOptions,
+  tempDirectory: string,
+  home: string = process.env.HOME ?? os.homedir(),
+): Record<string, string> {
   const variables: Record<string, string> = {
     'Agent.TempDirectory': tempDirectory,
     'Agent.ToolsDirectory': path.join(tempDirectory, '..', 'tools'),
@@ -98,7 +104,7 @@ export function agentEnvironment(options: TaskRunOptions, tempDirectory: string)
   };
   const env: Record<string, string> = {
     PATH: [...(options.pathPrepend ?? []), process.env.PATH ?? ''].join(path.delimiter),
-    HOME: process.env.HOME ?? os.homedir(),
+    HOME: home,
   };
   for (const [name, value] of Object.entries(variables)) env[variableKey(name)] = value;
   for (const input of taskDefinition().inputs) {
@@ -136,7 +142,9 @@ export interface StartedTask {
 /** Starts the task as the agent does: `node index.js` with the agent's environment contract. */
 export function startTask(options: TaskRunOptions): StartedTask {
   const tempDirectory = fs.mkdtempSync(path.join(os.tmpdir(), 'bkb-agent-temp-'));
-  const env = agentEnvironment(options, tempDirectory);
+  // A HOME of its own, never the developer's: whatever the task writes there stays in the test's temp.
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'bkb-agent-home-'));
+  const env = agentEnvironment(options, tempDirectory, home);
   const launcher = options.launcher ?? { command: process.execPath, args: [options.entry] };
   const child = spawn(launcher.command, launcher.args, {
     cwd: options.cwd ?? tempDirectory,
