@@ -12,6 +12,7 @@ import { startEntra, type FakeEntra } from '../support/servers/entra';
 import { startImds, type FakeImds } from '../support/servers/imds';
 import { secretValue, TokenBook } from '../support/servers/loopback';
 import { createTestPki, type TestPki } from '../support/servers/pki';
+import { startFakeProxy } from '../support/servers/proxy';
 
 const TENANT = '3f2a9c1e-7b4d-4e8f-9a01-5c6d7e8f9a0b';
 const SP_SECRET_ID = 'a1a1a1a1-0000-4000-8000-000000000001';
@@ -226,6 +227,43 @@ describe('registry credentials, black-box against loopback Entra ID, Azure DevOp
     assert.match(result.stdout, /obtained with an ACR-audience Entra ID token/);
     assertMasked(result, issuedSecrets());
     assertNoConfigLeft(result);
+  });
+
+  it("goes through the agent's proxy (Agent.ProxyUrl) to Entra ID and the registry, its password masked", async () => {
+    const proxy = await startFakeProxy();
+    const proxyPassword = secretValue('proxy-password');
+    try {
+      const result = await run(endpoints.secret(), undefined, {
+        variables: {
+          'System.OidcRequestUri': oidc.requestUri,
+          'Agent.ProxyUrl': proxy.url,
+          'Agent.ProxyUsername': 'builder',
+        },
+        // The agent hands the proxy password over as a secret variable.
+        env: { SECRET_AGENT_PROXYPASSWORD: proxyPassword },
+      });
+      assertPhaseDone(result);
+      const targets = new Set(proxy.tunnels.map((t) => t.target));
+      assert.ok(targets.has(new URL(entra.authority).host), `tunnels: ${[...targets].join(', ')}`);
+      assert.ok(targets.has(acr?.host ?? ''), `tunnels: ${[...targets].join(', ')}`);
+      const basic = `Basic ${Buffer.from(`builder:${proxyPassword}`).toString('base64')}`;
+      assert.ok(proxy.tunnels.every((t) => t.authorization === basic));
+      assertMasked(result, issuedSecrets());
+      // task-lib echoes every variable it reads into the debug log; the agent masks that line itself
+      // because Agent.ProxyPassword is a secret variable. Anywhere else the password must not appear.
+      const elsewhere = result.stdout
+        .split('\n')
+        .filter((l) => l.includes(proxyPassword))
+        .filter(
+          (l) =>
+            !l.startsWith('##vso[task.setsecret]') && !l.startsWith('##vso[task.debug]Agent.ProxyPassword='),
+        );
+      assert.deepEqual(elsewhere, []);
+      assert.ok(result.commands.some((c) => c.name === 'task.setsecret' && c.message === proxyPassword));
+      assertNoConfigLeft(result);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('service principal with a certificate: a client assertion signed with the connection key', async () => {

@@ -1,6 +1,12 @@
 import * as fs from 'node:fs';
 import * as util from 'node:util';
-import type { EndpointReader, Log, Publisher, RunContext } from '../../tasks/BuildKitBuild/src/context';
+import type {
+  EndpointReader,
+  HttpProxy,
+  Log,
+  Publisher,
+  RunContext,
+} from '../../tasks/BuildKitBuild/src/context';
 import type { Localize } from '../../tasks/BuildKitBuild/src/localize';
 import type { Endpoint } from './agent';
 import { taskDefinition } from './repo';
@@ -31,6 +37,8 @@ export interface FakeContextOptions {
   endpoints?: Record<string, Endpoint>;
   platform?: NodeJS.Platform;
   arch?: string;
+  /** The agent's proxy, for every URL; none by default. */
+  httpProxy?: HttpProxy;
 }
 
 export interface FakeContext extends RunContext {
@@ -120,6 +128,7 @@ export function makeContext(options: FakeContextOptions = {}): FakeContext {
     endpoints: endpointReader(options.endpoints ?? {}),
     platform: options.platform ?? 'linux',
     arch: options.arch ?? 'x64',
+    httpProxy: () => options.httpProxy,
     recorded,
   };
 }

@@ -29,6 +29,14 @@ export interface Publisher {
   logIssue(message: string, location?: { file: string; line?: number }): void;
 }
 
+/** A web proxy: `host` with its scheme (`http://proxy.corp`), as the Azure SDK takes it. */
+export interface HttpProxy {
+  readonly host: string;
+  readonly port: number;
+  readonly username?: string;
+  readonly password?: string;
+}
+
 /** Everything the task knows about its run besides its inputs. Passed in, never global. */
 export interface RunContext {
   readonly loc: Localize;
@@ -39,6 +47,8 @@ export interface RunContext {
   /** The task process's environment (for bare build args, BUILDKIT_HOST, DOCKER_CONFIG, HOME). */
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly endpoints: EndpointReader;
+  /** The agent's web proxy for a URL (Agent.ProxyUrl, its credentials and bypass list), if one applies. */
+  httpProxy(requestUrl: string): HttpProxy | undefined;
   readonly platform: NodeJS.Platform;
   /** `os.arch()`: x64, arm64, arm, s390x, ppc64, riscv64, ... */
   readonly arch: string;

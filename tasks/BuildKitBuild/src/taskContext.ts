@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import * as tl from 'azure-pipelines-task-lib/task';
-import type { EndpointReader, Log, Publisher, RunContext } from './context';
+import type { EndpointReader, HttpProxy, Log, Publisher, RunContext } from './context';
 
 const endpoints: EndpointReader = {
   url: (id) => tl.getEndpointUrl(id, true),
@@ -47,6 +47,21 @@ const publish: Publisher = {
   },
 };
 
+/** The agent's proxy for a URL, through task-lib (which applies Agent.ProxyBypassList). */
+function httpProxy(requestUrl: string): HttpProxy | undefined {
+  const config = tl.getHttpProxyConfiguration(requestUrl);
+  if (config === null) return undefined;
+  const url = new URL(config.proxyUrl);
+  const port = url.port !== '' ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+  if (config.proxyPassword) tl.setSecret(config.proxyPassword);
+  return {
+    host: `${url.protocol}//${url.hostname}`,
+    port,
+    ...(config.proxyUsername ? { username: config.proxyUsername } : {}),
+    ...(config.proxyPassword ? { password: config.proxyPassword } : {}),
+  };
+}
+
 /** The run's context as task-lib sees it: the real agent environment. */
 export function taskContext(): RunContext {
   return {
@@ -56,6 +71,7 @@ export function taskContext(): RunContext {
     variable: (name) => tl.getVariable(name),
     env: process.env,
     endpoints,
+    httpProxy,
     platform: process.platform,
     arch: os.arch(),
   };

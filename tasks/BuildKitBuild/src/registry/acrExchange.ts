@@ -5,6 +5,7 @@ import type {
   RetryInformation,
   RetryModifiers,
 } from '@azure/core-rest-pipeline';
+import type { HttpProxy } from '../context';
 
 /** What ACR's `/oauth2/exchange` answered once the retries were spent. */
 export type ExchangeOutcome =
@@ -21,6 +22,8 @@ export interface ExchangeRequest {
   readonly tenant: string | undefined;
   /** The Entra ID access token to exchange. */
   readonly accessToken: string;
+  /** The agent's proxy towards the registry; undefined: HTTPS_PROXY/NO_PROXY from the environment. */
+  readonly proxy?: HttpProxy;
 }
 
 /** How often and how long to retry: network errors, 429 and 5xx. */
@@ -177,7 +180,7 @@ export async function exchangeForRefreshToken(
   };
   const pipeline = rest.createEmptyPipeline();
   pipeline.addPolicy(rest.userAgentPolicy({ userAgentPrefix: 'BuildKitBuild' }));
-  pipeline.addPolicy(rest.proxyPolicy());
+  pipeline.addPolicy(rest.proxyPolicy(request.proxy));
   pipeline.addPolicy(rest.retryPolicy([strategy], { maxRetries: settings.maxRetries }), { phase: 'Retry' });
   const httpRequest = rest.createPipelineRequest({
     url: `https://${request.loginServer}/oauth2/exchange`,

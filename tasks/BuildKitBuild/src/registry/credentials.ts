@@ -1,6 +1,6 @@
 import type { TokenCredential } from '@azure/identity';
 import { cancelledBy, throwIfCancelled } from '../cancellation';
-import type { RunContext } from '../context';
+import type { HttpProxy, RunContext } from '../context';
 import {
   exchangeForRefreshToken,
   type ExchangeDeps,
@@ -85,19 +85,28 @@ async function tryAudience(
     `Entra ID token for ${scope} obtained; exchanging it at https://${loginServer}/oauth2/exchange`,
   );
   try {
-    const outcome = await deps.exchange({ loginServer, tenant: tenantOf(connection), accessToken }, signal, {
-      onRetry: (notice) => {
-        ctx.log.info(
-          ctx.loc(
-            'CredExchangeRetry',
-            loginServer,
-            notice.reason,
-            notice.attempt,
-            (notice.delayMs / 1000).toFixed(1),
-          ),
-        );
+    const outcome = await deps.exchange(
+      {
+        loginServer,
+        tenant: tenantOf(connection),
+        accessToken,
+        ...proxyOption(ctx.httpProxy(`https://${loginServer}/`)),
       },
-    });
+      signal,
+      {
+        onRetry: (notice) => {
+          ctx.log.info(
+            ctx.loc(
+              'CredExchangeRetry',
+              loginServer,
+              notice.reason,
+              notice.attempt,
+              (notice.delayMs / 1000).toFixed(1),
+            ),
+          );
+        },
+      },
+    );
     if (outcome.kind === 'ok') ctx.log.setSecret(outcome.refreshToken);
     return { outcome };
   } catch (error: unknown) {
@@ -181,6 +190,11 @@ async function azureCredential(
     case 'failed':
       throw new Error(ctx.loc('CredExchangeFailed', loginServer, outcome.status ?? '-', outcome.detail));
   }
+}
+
+/** `{ proxy }` when a proxy applies, else nothing: absent, not undefined. */
+function proxyOption(proxy: HttpProxy | undefined): { proxy?: HttpProxy } {
+  return proxy === undefined ? {} : { proxy };
 }
 
 /**

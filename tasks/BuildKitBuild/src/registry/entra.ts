@@ -1,5 +1,5 @@
 import type { TokenCredential } from '@azure/identity';
-import type { RunContext } from '../context';
+import type { HttpProxy, RunContext } from '../context';
 import { cloudNamed, isPublicAuthority, publicCloud } from './clouds';
 
 /** The identity behind an Azure Resource Manager service connection, one shape per scheme. */
@@ -35,6 +35,8 @@ export interface AzureConnection {
   readonly acrScope: string;
   /** Scope of an ARM-audience token in this cloud. */
   readonly armScope: string;
+  /** The agent's proxy towards the authority, when one applies. */
+  readonly proxy?: HttpProxy;
 }
 
 /** A connection that cannot give a token; its message says what to fix. */
@@ -129,6 +131,7 @@ export function readAzureConnection(endpointId: string, ctx: RunContext): AzureC
     ctx.endpoints.data(endpointId, 'resourceManagerUrl')?.trim() ||
     ctx.endpoints.url(endpointId)?.trim() ||
     '';
+  const proxy = ctx.httpProxy(authority);
   return {
     endpointId,
     identity,
@@ -136,6 +139,7 @@ export function readAzureConnection(endpointId: string, ctx: RunContext): AzureC
     disableInstanceDiscovery: !isPublicAuthority(authority),
     acrScope: cloud.acrScope,
     armScope: scopeOf(armResource) ?? cloud.armScope,
+    ...(proxy === undefined ? {} : { proxy }),
   };
 }
 
@@ -166,6 +170,7 @@ export async function createTokenCredential(connection: AzureConnection): Promis
   const options = {
     authorityHost: connection.authorityHost,
     disableInstanceDiscovery: connection.disableInstanceDiscovery,
+    ...(connection.proxy === undefined ? {} : { proxyOptions: connection.proxy }),
   };
   const who = connection.identity;
   switch (who.kind) {
