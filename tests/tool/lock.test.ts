@@ -53,6 +53,24 @@ describe('tool: install lock', () => {
     assert.equal(fs.existsSync(lockDir), false, 'the lock is released');
   });
 
+  it("keeps a live holder's lock fresh: a waiter does not take it over when staleMs passes", async () => {
+    const lockDir = path.join(dir, 'slow.lock');
+    const events: string[] = [];
+    const signal = new AbortController().signal;
+    const holder = (name: string, ms: number) => async () => {
+      events.push(`${name} in`);
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      events.push(`${name} out`);
+    };
+    const first = withDirectoryLock(lockDir, holder('slow', 900), options({ staleMs: 300 }), signal);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await Promise.all([
+      first,
+      withDirectoryLock(lockDir, holder('next', 1), options({ staleMs: 300 }), signal),
+    ]);
+    assert.deepEqual(events, ['slow in', 'slow out', 'next in', 'next out']);
+  });
+
   it('releases the lock when the holder fails', async () => {
     const lockDir = path.join(dir, 'x.lock');
     const signal = new AbortController().signal;

@@ -12,7 +12,10 @@ interface LockOwner {
 export interface LockOptions {
   /** Wait between two tries to take a busy lock. */
   readonly pollMs: number;
-  /** A lock older than this is abandoned whoever holds it (a holder that hangs). */
+  /**
+   * A lock not refreshed for this long is abandoned, whoever holds it (a holder on another machine that
+   * died, or one that hangs). A live holder refreshes it every third of this.
+   */
   readonly staleMs: number;
   /** Give up waiting after this long. */
   readonly maxWaitMs: number;
@@ -52,7 +55,7 @@ function readOwner(lockDir: string): LockOwner | undefined {
   }
 }
 
-/** A lock left by a process of this machine that has died, or one older than `staleMs`. */
+/** A lock left by a process of this machine that has died, or one not refreshed for `staleMs`. */
 function isStale(lockDir: string, staleMs: number): boolean {
   let ageMs: number;
   try {
@@ -115,9 +118,27 @@ export async function withDirectoryLock<T>(
     }
     await options.sleep(options.pollMs, signal);
   }
+  // A slow download must not look abandoned: the holder keeps the lock's time fresh while it works.
+  const heartbeat = setInterval(() => {
+    const now = new Date();
+    try {
+      fs.utimesSync(lockDir, now, now);
+    } catch {
+      // Taken over or removed: the release below leaves it alone.
+    }
+  }, options.staleMs / 3);
+  heartbeat.unref();
   try {
     return await fn();
   } finally {
-    fs.rmSync(lockDir, { recursive: true, force: true });
+    clearInterval(heartbeat);
+    releaseIfOurs(lockDir);
   }
+}
+
+/** Removes the lock unless another holder took it over meanwhile (then it is theirs to remove). */
+function releaseIfOurs(lockDir: string): void {
+  const owner = readOwner(lockDir);
+  if (owner !== undefined && (owner.pid !== process.pid || owner.host !== os.hostname())) return;
+  fs.rmSync(lockDir, { recursive: true, force: true });
 }
