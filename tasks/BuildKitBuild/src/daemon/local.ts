@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { cancelledBy, throwIfCancelled } from '../cancellation';
 import { agentTempDirectory } from '../agentTemp';
+import { secondsVariable } from '../secondsVariable';
 import type { RunContext } from '../context';
 import type { Buildctl } from '../tool/install';
 import { findOnPath } from '../tool/locate';
@@ -40,15 +41,6 @@ export interface LocalDaemonDeps {
 export const startTimeoutVariable = 'BuildKitBuild.LocalDaemonStartTimeout';
 const defaultStartTimeoutSeconds = 60;
 
-function startTimeoutMs(ctx: RunContext): number {
-  const raw = ctx.variable(startTimeoutVariable)?.trim() ?? '';
-  if (raw === '') return defaultStartTimeoutSeconds * 1000;
-  const seconds = Number(raw);
-  if (Number.isFinite(seconds) && seconds > 0) return seconds * 1000;
-  ctx.log.warning(ctx.loc('LocalStartTimeoutInvalid', startTimeoutVariable, raw, defaultStartTimeoutSeconds));
-  return defaultStartTimeoutSeconds * 1000;
-}
-
 export function defaultLocalDeps(buildctl: Buildctl, ctx: RunContext): LocalDaemonDeps {
   const lookup = (tool: string): string | undefined => findOnPath(tool, ctx.env, ctx.platform);
   // The readiness check must reach our socket and nothing else.
@@ -60,7 +52,7 @@ export function defaultLocalDeps(buildctl: Buildctl, ctx: RunContext): LocalDaem
     sudo: (signal) => passwordlessSudo(lookup('sudo'), ctx.env, signal),
     userNamespaces: () => userNamespacesFrom(readIfPresent),
     probe: buildctlProbe(buildctl.path, probeEnv),
-    startTimeoutMs: startTimeoutMs(ctx),
+    startTimeoutMs: secondsVariable(ctx, startTimeoutVariable, defaultStartTimeoutSeconds),
     probeTimeoutMs: 10_000,
     stopGraceMs: 10_000,
   };

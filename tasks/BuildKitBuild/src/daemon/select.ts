@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { throwIfCancelled } from '../cancellation';
 import type { RunContext } from '../context';
+import { secondsVariable } from '../secondsVariable';
 import type { Buildctl } from '../tool/install';
 import type { DaemonEndpoint } from './flags';
 import { startLocalDaemon } from './local';
@@ -49,12 +50,6 @@ export function defaultDaemonDeps(buildctl: Buildctl, ctx: RunContext): DaemonDe
   };
 }
 
-function preflightTimeoutSeconds(ctx: RunContext): number {
-  const raw = ctx.variable('BuildKitBuild.PreflightTimeoutSeconds');
-  const value = raw === undefined ? NaN : Number(raw);
-  return Number.isFinite(value) && value > 0 ? value : DEFAULT_PREFLIGHT_TIMEOUT_SECONDS;
-}
-
 /** Candidate default sockets, buildctl's own first, then the rootless daemon's. */
 export function defaultSockets(env: Readonly<Record<string, string | undefined>>): string[] {
   const sockets = [DEFAULT_SOCKET];
@@ -84,7 +79,8 @@ export async function selectDaemon(
   deps: DaemonDeps = defaultDaemonDeps(buildctl, ctx),
 ): Promise<SelectedDaemon> {
   throwIfCancelled(signal);
-  const timeoutSeconds = preflightTimeoutSeconds(ctx);
+  const timeoutSeconds =
+    secondsVariable(ctx, 'BuildKitBuild.PreflightTimeoutSeconds', DEFAULT_PREFLIGHT_TIMEOUT_SECONDS) / 1000;
   const tls = inputs.daemon.tls;
   const check = async (address: string): Promise<string | undefined> => {
     const outcome = await deps.preflight(address, tls, timeoutSeconds * 1000, signal);

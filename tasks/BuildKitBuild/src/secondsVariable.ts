@@ -1,0 +1,14 @@
+import type { RunContext } from './context';
+
+/**
+ * A pipeline variable holding a positive number of seconds (`BuildKitBuild.*` tuning), in milliseconds;
+ * the default when it is unset, and the default with a warning when it is not such a number.
+ */
+export function secondsVariable(ctx: RunContext, name: string, defaultSeconds: number): number {
+  const raw = ctx.variable(name)?.trim() ?? '';
+  if (raw === '') return defaultSeconds * 1000;
+  const seconds = Number(raw);
+  if (Number.isFinite(seconds) && seconds > 0) return seconds * 1000;
+  ctx.log.warning(ctx.loc('SecondsVariableInvalid', name, raw, defaultSeconds));
+  return defaultSeconds * 1000;
+}
