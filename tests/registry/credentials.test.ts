@@ -141,7 +141,10 @@ describe('getRegistryCredentials', () => {
         },
       },
     });
-    const spec: RegistrySpec = { host: 'docker.io', auth: { kind: 'dockerRegistry', endpointId: 'HUB' } };
+    const spec: RegistrySpec = {
+      host: 'docker.io',
+      auth: { kind: 'dockerRegistry', endpointId: 'HUB', configKey: 'https://index.docker.io/v1/' },
+    };
     assert.deepEqual(await getRegistryCredentials(spec, { push: true }, ctx, signal), [
       { registry: 'https://index.docker.io/v1/', username: 'u', password: 'p@ss' },
     ]);

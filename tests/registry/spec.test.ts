@@ -74,7 +74,10 @@ describe('parseRegistry', () => {
 
   it('takes Docker Hub and other registries from a Docker Registry connection, ignoring a hidden acr', () => {
     assert.deepEqual(parse({ containerRegistry: 'HUB', acr: 'leftover' }), {
-      spec: { host: 'docker.io', auth: { kind: 'dockerRegistry', endpointId: 'HUB' } },
+      spec: {
+        host: 'docker.io',
+        auth: { kind: 'dockerRegistry', endpointId: 'HUB', configKey: 'https://index.docker.io/v1/' },
+      },
       problems: [],
     });
     assert.equal(parse({ containerRegistry: 'GHCR' }).spec.host, 'ghcr.io');

@@ -7,7 +7,6 @@ import {
   type ExchangeOutcome,
   type ExchangeRequest,
 } from './acrExchange';
-import { connectionRegistry, registryAddress } from './dockerRegistry';
 import {
   ConnectionError,
   createTokenCredential,
@@ -46,16 +45,19 @@ function messageOf(error: unknown): string {
   return lines.slice(0, 3).join(' ').slice(0, 600);
 }
 
-function dockerRegistryCredential(endpointId: string, ctx: RunContext): RegistryCredential[] {
-  const registry = connectionRegistry(endpointId, ctx.endpoints);
-  const address = registryAddress(registry);
+/** The Docker Registry connection's username and password, for the registry parseRegistry resolved. */
+function dockerRegistryCredential(
+  endpointId: string,
+  configKey: string,
+  imageHost: string,
+  ctx: RunContext,
+): RegistryCredential[] {
   const username = ctx.endpoints.authParameter(endpointId, 'username') ?? '';
   const password = ctx.endpoints.authParameter(endpointId, 'password') ?? '';
   if (password !== '') ctx.log.setSecret(password);
-  if (address === undefined) throw new Error(ctx.loc('RegistryConnectionBadUrl', registry));
-  if (username === '' || password === '') throw new Error(ctx.loc('CredDockerIncomplete', address.imageHost));
-  ctx.log.info(ctx.loc('CredDockerConnection', address.imageHost, username));
-  return [{ registry: address.configKey, username, password }];
+  if (username === '' || password === '') throw new Error(ctx.loc('CredDockerIncomplete', imageHost));
+  ctx.log.info(ctx.loc('CredDockerConnection', imageHost, username));
+  return [{ registry: configKey, username, password }];
 }
 
 type Audience = 'ACR' | 'ARM';
@@ -231,7 +233,7 @@ export async function getRegistryCredentials(
     case 'none':
       return [];
     case 'dockerRegistry':
-      return dockerRegistryCredential(spec.auth.endpointId, ctx);
+      return dockerRegistryCredential(spec.auth.endpointId, spec.auth.configKey, spec.host ?? '', ctx);
     case 'azure':
       return azureCredential(spec.auth.endpointId, spec.auth.loginServer, access.push, ctx, signal, deps);
   }

@@ -7,7 +7,12 @@ import { resolveLoginServer } from './loginServer';
 /** How the task gets credentials for the registry. */
 export type RegistryAuth =
   | { readonly kind: 'azure'; readonly endpointId: string; readonly loginServer: string }
-  | { readonly kind: 'dockerRegistry'; readonly endpointId: string }
+  | {
+      readonly kind: 'dockerRegistry';
+      readonly endpointId: string;
+      /** Where its credentials go in the docker config (Docker Hub: `https://index.docker.io/v1/`). */
+      readonly configKey: string;
+    }
   | { readonly kind: 'none' };
 
 export interface RegistrySpec {
@@ -53,7 +58,10 @@ function parseDockerRegistry(raw: RawInputs, ctx: RunContext, problems: InputPro
     });
     return NONE;
   }
-  return { host: address.imageHost, auth: { kind: 'dockerRegistry', endpointId } };
+  return {
+    host: address.imageHost,
+    auth: { kind: 'dockerRegistry', endpointId, configKey: address.configKey },
+  };
 }
 
 /**
