@@ -3,11 +3,8 @@
 // Only what runs goes there.
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const tasks = ['BuildKitBuild'];
+import { join, relative } from 'node:path';
+import { root, taskNames as tasks } from './versions.mjs';
 
 /** The package (name, directory) an input path of the bundle belongs to, or undefined for our own code. */
 function packageOf(inputPath) {

@@ -50,6 +50,11 @@ function setVersions(version) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [command, version] = process.argv.slice(2);
-  if (command === 'set') setVersions(version ?? '');
-  console.log(`version ${checkVersions()}`);
+  try {
+    if (command === 'set') setVersions(version ?? '');
+    console.log(`version ${checkVersions()}`);
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  }
 }
