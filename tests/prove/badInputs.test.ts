@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { INPUT_NAMES } from '../../tasks/BuildKitBuild/src/inputs';
 import { runTask, type Endpoint } from '../support/agent';
 import { bundledTaskEntry } from '../support/repo';
 import { assertNoLeaks, assertNoStackTrace, freshHome } from '../support/leaks';
@@ -159,6 +160,11 @@ const CASES: BadInputCase[] = [
     names: ['acr'],
   },
   {
+    what: 'two registry connections at once',
+    inputs: { azureSubscription: 'arm', acr: 'myacr', containerRegistry: 'hub' },
+    names: ['containerRegistry'],
+  },
+  {
     what: 'registry name that is not a host',
     inputs: { azureSubscription: 'arm', acr: 'not a host!' },
     names: ['acr'],
@@ -195,8 +201,16 @@ describe('bad inputs: a failed result naming the input, before anything runs', f
     for (const dir of [workspace, sentinelDir]) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it(`covers at least 40 cases over every kind of input (${CASES.length})`, () => {
-    assert.ok(CASES.length >= 40);
+  it('has a bad case for every input that can be wrong, at least 40 in all', () => {
+    // Free text the task passes on as it is: any value is a valid one.
+    const free = new Set(['azureSubscription', 'tlsServerName']);
+    const named = new Set(CASES.flatMap((c) => c.names));
+    assert.deepEqual(
+      INPUT_NAMES.filter((name) => !free.has(name) && !named.has(name)),
+      [],
+      'inputs without a bad-input case',
+    );
+    assert.ok(CASES.length >= 40, `${CASES.length} cases`);
   });
 
   for (const testCase of CASES) {

@@ -687,10 +687,6 @@ describe('fault matrix: every remote party misbehaves in turn (black-box, bundle
     return [...w.held, ...book.all(), ...(w.acr?.issued.map((i) => i.refreshToken) ?? [])];
   }
 
-  it(`covers every fault of the matrix (${CASES.length} cases)`, () => {
-    assert.ok(CASES.length >= 20);
-  });
-
   for (const c of CASES) {
     const outcome = c.expected.result === 'Succeeded' ? c.expected.note : c.expected.result.toLowerCase();
     it(`${c.what}: ${outcome}`, async function () {

@@ -1,4 +1,6 @@
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { readInputs, type InputName } from '../../tasks/BuildKitBuild/src/inputs';
 import type { InputProblem } from '../../tasks/BuildKitBuild/src/inputErrors';
 import { parseTool, UPSTREAM_DOWNLOAD_URL } from '../../tasks/BuildKitBuild/src/tool/spec';
@@ -8,6 +10,7 @@ import {
   parseRequestedVersion,
 } from '../../tasks/BuildKitBuild/src/tool/version';
 import { makeContext } from '../support/fakeContext';
+import { repoRoot } from '../support/repo';
 
 const HEX = 'ab'.repeat(32);
 
@@ -37,9 +40,10 @@ describe('tool: version parsing', () => {
     });
   }
 
-  it('keeps the default release in one place, as a parseable version', () => {
-    assert.equal(DEFAULT_BUILDKIT_VERSION, '0.32.2');
+  it('keeps the default release as a parseable version, the one the README promises', () => {
     assert.equal(parseRequestedVersion(DEFAULT_BUILDKIT_VERSION)?.version, DEFAULT_BUILDKIT_VERSION);
+    const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+    assert.ok(readme.includes(`installs BuildKit v${DEFAULT_BUILDKIT_VERSION}`), 'README names the default');
   });
 
   const outputs: [string, string | undefined][] = [
