@@ -43,17 +43,7 @@ const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** The archive's bin/buildctl: the shared fake buildctl, reporting `version`. */
 function buildctlScript(version: string): string {
-  if (fs.existsSync(fakeBuildctlPath)) {
-    return `#!/bin/sh\nFAKE_BUILDCTL_VERSION=${shellQuote(version)} exec ${shellQuote(fakeBuildctlPath)} "$@"\n`;
-  }
-  // Stand-in until the shared fake exists: it only answers --version.
-  return [
-    '#!/bin/sh',
-    `if [ "$1" = --version ]; then echo "buildctl github.com/moby/buildkit v${version} standin"; exit 0; fi`,
-    'echo "stand-in buildctl: only --version is supported" >&2',
-    'exit 1',
-    '',
-  ].join('\n');
+  return `#!/bin/sh\nFAKE_BUILDCTL_VERSION=${shellQuote(version)} exec ${shellQuote(fakeBuildctlPath)} "$@"\n`;
 }
 
 /** A release archive in upstream layout: bin/buildctl, bin/buildkitd, bin/buildkit-runc. */

@@ -6,7 +6,6 @@ export interface BuildMetadata {
   readonly digest: string | undefined;
   /** `image.name`: the names the image exporter used, comma separated there. */
   readonly imageNames: readonly string[];
-  readonly mediaType: string | undefined;
 }
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
@@ -34,7 +33,6 @@ export function parseBuildMetadata(text: string): BuildMetadata {
       .split(',')
       .map((n) => n.trim())
       .filter((n) => n !== ''),
-    mediaType: typeof descriptor.mediaType === 'string' ? descriptor.mediaType : undefined,
   };
 }
 

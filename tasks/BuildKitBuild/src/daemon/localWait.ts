@@ -38,7 +38,7 @@ export function buildctlProbe(
 }
 
 export type WaitOutcome =
-  | { readonly kind: 'ready'; readonly output: string; readonly attempts: number }
+  | { readonly kind: 'ready'; readonly output: string }
   | { readonly kind: 'exited'; readonly exit: DaemonExit }
   | { readonly kind: 'timeout'; readonly lastProbe: string | undefined }
   | { readonly kind: 'cancelled' };
@@ -78,7 +78,6 @@ function pause(ms: number, exited: Promise<DaemonExit>, signal: AbortSignal): Pr
 export async function waitUntilReady(options: WaitOptions): Promise<WaitOutcome> {
   const deadline = Date.now() + options.timeoutMs;
   let interval = 50;
-  let attempts = 0;
   let lastProbe: string | undefined;
   for (;;) {
     if (options.signal.aborted) return { kind: 'cancelled' };
@@ -87,13 +86,12 @@ export async function waitUntilReady(options: WaitOptions): Promise<WaitOutcome>
     const remaining = deadline - Date.now();
     if (remaining <= 0) return { kind: 'timeout', lastProbe };
     if (fs.existsSync(options.socket)) {
-      attempts += 1;
       const result = await options.probe(
         options.address,
         Math.min(options.probeTimeoutMs, remaining),
         options.signal,
       );
-      if (result.ok) return { kind: 'ready', output: result.output, attempts };
+      if (result.ok) return { kind: 'ready', output: result.output };
       lastProbe = result.output;
     }
     interval = Math.min(interval * 2, 1000);
