@@ -194,6 +194,15 @@ describe('tool: one download attempt over HTTP', () => {
     });
   });
 
+  it('stops waiting for a server that has not answered yet as soon as the run is cancelled', async () => {
+    const cancel = new AbortController();
+    const neverAnswers = () => new Promise<http.IncomingMessage>(() => undefined);
+    const attempt = fetchToFile(neverAnswers, `${base}/slow`, path.join(dir, 'slow'), cancel.signal);
+    cancel.abort('SIGTERM');
+    await assert.rejects(attempt, (error: unknown) => error instanceof CancelledError);
+    assert.equal(fs.existsSync(path.join(dir, 'slow')), false);
+  });
+
   it('never overwrites an existing file', async () => {
     const file = path.join(dir, 'taken');
     fs.writeFileSync(file, 'mine');

@@ -13,6 +13,9 @@ import { taskContext } from './taskContext';
 import { resolveBuildctl } from './tool/install';
 import { errorText } from './errorText';
 
+/** How long the process may linger once the task is done (flushing output) before it exits anyway. */
+const LINGER_MS = 2000;
+
 /** What must be undone however the run ends, in reverse order of creation. */
 interface Resources {
   dockerConfig?: PrivateDockerConfig;
@@ -106,6 +109,9 @@ async function main(): Promise<void> {
     }
   } finally {
     await release(resources, ctx);
+    // The result is reported and everything released: a socket or timer some library left behind must
+    // not keep the job waiting. Unreferenced, this timer ends the process only if something else would.
+    setTimeout(() => process.exit(), LINGER_MS).unref();
   }
 }
 

@@ -1,12 +1,36 @@
 import * as fs from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { throwIfCancelled } from '../cancellation';
+import { cancelledBy, throwIfCancelled } from '../cancellation';
 import { DownloadFailure } from './download';
 import { errorText } from '../errorText';
 
 /** Sends a GET and resolves with the response (any status); rejects on network errors only. */
 export type HttpGet = (url: string) => Promise<IncomingMessage>;
+
+/**
+ * The request's answer, or a CancelledError as soon as the run is cancelled (the HTTP client cannot be
+ * told to stop waiting for the server; an answer that still comes is thrown away).
+ */
+function untilCancelled(request: Promise<IncomingMessage>, signal: AbortSignal): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      reject(cancelledBy(signal));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    request.then(
+      (response) => {
+        signal.removeEventListener('abort', onAbort);
+        if (signal.aborted) response.destroy();
+        else resolve(response);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
 
 /**
  * One download attempt: streams a 200 response into `file` (created, never overwritten). Rejects with a
@@ -20,7 +44,7 @@ export async function fetchToFile(
   signal: AbortSignal,
 ): Promise<void> {
   throwIfCancelled(signal);
-  const response = await get(url);
+  const response = await untilCancelled(get(url), signal);
   const status = response.statusCode ?? 0;
   if (status !== 200) {
     response.resume();
