@@ -67,7 +67,7 @@ function setup(
     findOnPath: (tool) => findOnPath(tool, env, 'linux'),
     sudo: () => Promise.resolve(undefined),
     userNamespaces: () => ({ disabledBy: undefined, apparmorRestricted: false }),
-    probe: buildctlProbe(fakeBuildctlPath, env),
+    probe: buildctlProbe(fakeBuildctlPath, env, ctx.loc),
     startTimeoutMs: 20_000,
     probeTimeoutMs: 5_000,
     stopGraceMs: 5_000,

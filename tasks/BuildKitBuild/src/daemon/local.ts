@@ -51,7 +51,7 @@ export function defaultLocalDeps(buildctl: Buildctl, ctx: RunContext): LocalDaem
     findOnPath: lookup,
     sudo: (signal) => passwordlessSudo(lookup('sudo'), ctx.env, signal),
     userNamespaces: () => userNamespacesFrom(readIfPresent),
-    probe: buildctlProbe(buildctl.path, probeEnv),
+    probe: buildctlProbe(buildctl.path, probeEnv, ctx.loc),
     startTimeoutMs: secondsVariable(ctx, startTimeoutVariable, defaultStartTimeoutSeconds),
     probeTimeoutMs: 10_000,
     stopGraceMs: 10_000,

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { DaemonCommand } from './localMode';
+import { LineSplitter } from '../build/lines';
 
 export interface DaemonExit {
   readonly code: number | null;
@@ -92,24 +93,18 @@ export function startDaemonProcess(
     detached: true,
   });
   const lines: string[] = [];
+  const keep = (line: string): void => {
+    lines.push(line);
+    if (lines.length > keptLines) lines.shift();
+    onLine(line);
+  };
   const collect = (stream: NodeJS.ReadableStream): void => {
-    let partial = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      const parts = (partial + chunk).split(/\r?\n/);
-      partial = parts.pop() ?? '';
-      for (const line of parts) {
-        lines.push(line);
-        if (lines.length > keptLines) lines.shift();
-        onLine(line);
-      }
+    const splitter = new LineSplitter();
+    stream.on('data', (chunk: Buffer) => {
+      splitter.push(chunk).forEach(keep);
     });
     stream.on('end', () => {
-      if (partial !== '') {
-        lines.push(partial);
-        onLine(partial);
-        partial = '';
-      }
+      splitter.end().forEach(keep);
     });
   };
   collect(child.stdout);

@@ -1,6 +1,8 @@
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
+import type { Localize } from '../localize';
+import { NO_TLS } from './flags';
 import type { DaemonExit } from './localProcess';
+import { runPreflight } from './preflight';
 
 /** One readiness check: did the daemon answer, and what was said. */
 export interface ProbeResult {
@@ -15,26 +17,25 @@ export type ReadinessProbe = (
   signal: AbortSignal,
 ) => Promise<ProbeResult>;
 
-/** `buildctl --addr <address> debug workers`, as the real readiness check (no shell, bounded). */
+/** The pre-flight check (`buildctl debug workers`, no TLS on the job's private socket) as readiness check. */
 export function buildctlProbe(
   buildctl: string,
   env: Readonly<Record<string, string | undefined>>,
+  loc: Localize,
 ): ReadinessProbe {
-  return (address, timeoutMs, signal) =>
-    new Promise((resolve) => {
-      execFile(
-        buildctl,
-        ['--addr', address, 'debug', 'workers'],
-        { env: { ...env }, signal, timeout: timeoutMs, killSignal: 'SIGKILL', encoding: 'utf8' },
-        (error, stdout, stderr) => {
-          const output = `${stdout}${stderr}`.trim();
-          if (error === null) resolve({ ok: true, output });
-          else if (error.killed || error.signal === 'SIGKILL') {
-            resolve({ ok: false, output: output || `no answer within ${timeoutMs} ms` });
-          } else resolve({ ok: false, output: output || error.message });
-        },
-      );
+  return async (address, timeoutMs, signal) => {
+    const outcome = await runPreflight({
+      buildctlPath: buildctl,
+      address,
+      tls: NO_TLS,
+      env,
+      timeoutMs,
+      signal,
     });
+    if (outcome.ok) return { ok: true, output: outcome.platforms.join(', ') };
+    const output = outcome.kind === 'timeout' ? loc('LocalProbeTimeout', timeoutMs) : outcome.detail;
+    return { ok: false, output };
+  };
 }
 
 export type WaitOutcome =
