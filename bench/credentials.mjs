@@ -5,12 +5,10 @@
 // overhead. A ratio to a bare `node -e 0` of the same run (target: at most 3×). Needs the tsc output
 // (out/) for the loopback servers and the bundle (dist/).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fmt, repeat, summarise, timeRun } from './lib.mjs';
+import { bundledTask, fmt, repeat, root, scratch, summarise, testSupport, timeRun } from './lib.mjs';
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -30,21 +28,19 @@ function spawned(command, args, env, markers = []) {
         if (seen[marker] === undefined && text.includes(marker)) seen[marker] = now();
     });
     child.on('error', reject);
-    child.on('close', () => resolve({ at, seen }));
+    child.on('close', () => resolve({ at, seen, text }));
   });
 }
 
-export async function credentialsBenchmark(root, runs = 9) {
-  const out = process.env.BKB_OUT ?? 'out';
-  const require = createRequire(join(root, out, 'tests', 'bench.cjs'));
-  const { createTestPki } = require('./support/servers/pki.js');
-  const { TokenBook, secretValue } = require('./support/servers/loopback.js');
-  const { startEntra } = require('./support/servers/entra.js');
-  const { startAcr } = require('./support/servers/acr.js');
-  const { agentEnvironment } = require('./support/agent.js');
-  const { startFakeDaemon } = require('./support/fakeDaemon.js');
+export async function credentialsBenchmark(runs = 9) {
+  const { createTestPki } = testSupport('support/servers/pki.js');
+  const { TokenBook, secretValue } = testSupport('support/servers/loopback.js');
+  const { startEntra } = testSupport('support/servers/entra.js');
+  const { startAcr } = testSupport('support/servers/acr.js');
+  const { agentEnvironment } = testSupport('support/agent.js');
+  const { startFakeDaemon } = testSupport('support/fakeDaemon.js');
   const instantBuildctlDir = join(root, 'bench', 'instant-buildctl');
-  const entry = join(root, process.env.BKB_DIST ?? 'dist', 'tasks', 'BuildKitBuild', 'index.js');
+  const entry = bundledTask;
 
   const tenant = '3f2a9c1e-7b4d-4e8f-9a01-5c6d7e8f9a0b';
   const clientId = 'a1a1a1a1-0000-4000-8000-0000000000b1';
@@ -54,15 +50,15 @@ export async function credentialsBenchmark(root, runs = 9) {
   const entra = await startEntra(pki, book, { tenant, clients: [{ clientId, secret }] });
   const acr = await startAcr(pki, book);
   const daemon = await startFakeDaemon();
-  const context = mkdtempSync(join(tmpdir(), 'bkb-bench-cred-ctx-'));
+  const context = scratch('cred-context');
   writeFileSync(join(context, 'Dockerfile'), 'FROM scratch\n');
   try {
     const bare = summarise(await repeat(runs, () => timeRun(process.execPath, ['-e', '0'])));
     const phases = [];
     const toBuild = summarise(
       await repeat(runs, async () => {
-        const started = join(mkdtempSync(join(tmpdir(), 'bkb-bench-rec-')), 'build-started');
-        const temp = mkdtempSync(join(tmpdir(), 'bkb-bench-agent-'));
+        const started = join(scratch('cred-record'), 'build-started');
+        const temp = scratch('cred-agent');
         const env = agentEnvironment(
           {
             entry,
@@ -73,6 +69,8 @@ export async function credentialsBenchmark(root, runs = 9) {
               tags: 'v1',
               context,
               buildkitAddress: daemon.address,
+              // Never the internet: were buildctl not found, the install would fail here, at once.
+              buildkitDownloadUrl: 'http://127.0.0.1:9',
             },
             endpoints: {
               'ARM-BENCH': {
@@ -95,12 +93,10 @@ export async function credentialsBenchmark(root, runs = 9) {
         );
         const begin = 'Getting registry credentials';
         const end = 'written to a private docker config';
-        const { at, seen } = await spawned(process.execPath, [entry], env, [begin, end]);
+        const { at, seen, text } = await spawned(process.execPath, [entry], env, [begin, end]);
         phases.push({ before: seen[begin] - at, credentials: seen[end] - seen[begin] });
-        if (!existsSync(started)) throw new Error('the task never started buildctl build');
+        if (!existsSync(started)) throw new Error(`the task never started buildctl build:\n${text}`);
         const build = Number(BigInt(readFileSync(started, 'utf8').trim()) / 1000n) / 1000;
-        rmSync(dirname(started), { recursive: true, force: true });
-        rmSync(temp, { recursive: true, force: true });
         return build - at;
       }),
     );
@@ -124,12 +120,10 @@ export async function credentialsBenchmark(root, runs = 9) {
   } finally {
     await Promise.all([entra.close(), acr.close(), daemon.close()]);
     pki.remove();
-    rmSync(context, { recursive: true, force: true });
   }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { fileURLToPath } = await import('node:url');
-  const rows = await credentialsBenchmark(join(dirname(fileURLToPath(import.meta.url)), '..'));
+  const rows = await credentialsBenchmark();
   for (const [what, figure] of rows) console.log(`| ${what} | ${figure} |`);
 }

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { arch, platform } from 'node:os';
 import { join } from 'node:path';
-import { fmt, repeat, scratch, summarise } from './lib.mjs';
+import { fmt, outDir, repeat, scratch, summarise, testSupport } from './lib.mjs';
 
 const DRIVER = `
 const { resolveBuildctl } = require(process.env.BENCH_INSTALL);
@@ -19,8 +19,8 @@ resolveBuildctl(spec, taskContext(), new AbortController().signal).then(
 `;
 
 /** One install in a fresh process; resolves with the milliseconds resolveBuildctl took. */
-function timeInstall(root, mirrorUrl, toolsDir) {
-  const src = join(root, 'out', 'tasks', 'BuildKitBuild', 'src');
+function timeInstall(mirrorUrl, toolsDir) {
+  const src = join(outDir, 'tasks', 'BuildKitBuild', 'src');
   const env = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -44,11 +44,10 @@ function timeInstall(root, mirrorUrl, toolsDir) {
   });
 }
 
-export async function installBenchmark(root, runs = 7) {
-  const require = createRequire(import.meta.url);
-  const { ReleaseMirror } = require(join(root, 'out', 'tests', 'support', 'mirror.js'));
-  const { releasePlatform } = require(
-    join(root, 'out', 'tasks', 'BuildKitBuild', 'src', 'tool', 'platform.js'),
+export async function installBenchmark(runs = 7) {
+  const { ReleaseMirror } = testSupport('support/mirror.js');
+  const { releasePlatform } = createRequire(import.meta.url)(
+    join(outDir, 'tasks', 'BuildKitBuild', 'src', 'tool', 'platform.js'),
   );
   const here = releasePlatform(platform(), arch());
   if (here === undefined || platform() === 'win32')
@@ -57,9 +56,9 @@ export async function installBenchmark(root, runs = 7) {
   try {
     const archive = mirror.publish('0.32.2', { os: here.os, arch: here.arch });
     const warmTools = scratch('install-warm');
-    await timeInstall(root, mirror.url, warmTools);
-    const cold = summarise(await repeat(runs, () => timeInstall(root, mirror.url, scratch('install-cold'))));
-    const warm = summarise(await repeat(runs, () => timeInstall(root, mirror.url, warmTools)));
+    await timeInstall(mirror.url, warmTools);
+    const cold = summarise(await repeat(runs, () => timeInstall(mirror.url, scratch('install-cold'))));
+    const warm = summarise(await repeat(runs, () => timeInstall(mirror.url, warmTools)));
     const size = `${(archive.bytes.length / 1024).toFixed(1)} KiB test archive`;
     return [
       [`install buildctl cold (loopback mirror, ${size})`, fmt(cold, 1, ' ms')],

@@ -1,8 +1,19 @@
 // Shared helpers for the benchmarks: timing child processes and summarising repeated measurements.
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** Where `npm run package` put the bundle and the .vsix, and where tsc put the compiled tests. */
+export const distDir = join(root, process.env.BKB_DIST ?? 'dist');
+export const outDir = join(root, process.env.BKB_OUT ?? 'out');
+export const bundledTask = join(distDir, 'tasks', 'BuildKitBuild', 'index.js');
+
+/** A module of the compiled test support (loopback servers, the agent harness), by its path in tests/. */
+export const testSupport = (modulePath) => createRequire(import.meta.url)(join(outDir, 'tests', modulePath));
 
 /** Median, min and max of a list of numbers. */
 export function summarise(values) {
@@ -31,4 +42,8 @@ export async function repeat(times, measure) {
   return values;
 }
 
-export const scratch = (prefix) => mkdtempSync(join(tmpdir(), `bkb-bench-${prefix}-`));
+const scratchRoot = mkdtempSync(join(tmpdir(), 'bkb-bench-'));
+process.on('exit', () => rmSync(scratchRoot, { recursive: true, force: true }));
+
+/** A directory for one measurement; every one goes when the benchmark process ends. */
+export const scratch = (prefix) => mkdtempSync(join(scratchRoot, `${prefix}-`));

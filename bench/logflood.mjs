@@ -5,64 +5,40 @@
 // the log size; each line within 50 ms.
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fmt, scratch, summarise } from './lib.mjs';
+import { bundledTask, fmt, scratch, summarise, testSupport } from './lib.mjs';
 
 const now = () => performance.timeOrigin + performance.now();
 
-/** A fake buildkitd (tests/support/fakeDaemon.ts protocol): one greeting line per connection. */
-async function startDaemon() {
-  const sockets = new Set();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => socket.destroy());
-    socket.write('{"fakeBuildkitd":1,"workers":[{"id":"w1","platforms":["linux/amd64"]}],"tls":null}\n');
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    address: `tcp://127.0.0.1:${server.address().port}`,
-    close: () => {
-      for (const socket of sockets) socket.destroy();
-      server.close();
+/** The agent's environment for a build that floods its log (the tests' harness, a Docker Registry connection). */
+function agentEnv(dir, daemonAddress, floodMb) {
+  const { agentEnvironment } = testSupport('support/agent.js');
+  const { fakeBuildctlDir } = testSupport('support/fakeBuildctl.js');
+  return agentEnvironment(
+    {
+      entry: bundledTask,
+      inputs: {
+        containerRegistry: 'REG',
+        repository: 'team/app',
+        buildkitAddress: daemonAddress,
+        cache: 'none',
+        addPipelineMetadata: 'false',
+        context: dir,
+      },
+      endpoints: {
+        REG: {
+          url: 'https://r.example',
+          scheme: 'UsernamePassword',
+          parameters: { registry: 'https://r.example', username: 'u', password: 'p' },
+        },
+      },
+      env: { FAKE_BUILDCTL_FLOOD_MB: String(floodMb) },
+      pathPrepend: [fakeBuildctlDir],
+      cwd: dir,
     },
-  };
-}
-
-/** The environment the agent gives the task: every input with task.json's defaults, and a registry. */
-function agentEnv(root, dir, daemon, floodMb) {
-  const task = JSON.parse(readFileSync(join(root, 'tasks', 'BuildKitBuild', 'task.json'), 'utf8'));
-  const inputs = {
-    containerRegistry: 'reg',
-    repository: 'team/app',
-    buildkitAddress: daemon,
-    cache: 'none',
-    addPipelineMetadata: 'false',
-  };
-  const env = {
-    PATH: `${join(root, 'tests', 'fixtures', 'fake-buildctl')}:${process.env.PATH}`,
-    HOME: process.env.HOME,
-    AGENT_TEMPDIRECTORY: dir,
-    SYSTEM_DEFAULTWORKINGDIRECTORY: dir,
-    BUILD_BUILDID: '1',
-    ENDPOINT_URL_REG: 'https://r.example',
-    ENDPOINT_AUTH_REG: JSON.stringify({
-      scheme: 'UsernamePassword',
-      parameters: { registry: 'https://r.example', username: 'u', password: 'p' },
-    }),
-    ENDPOINT_AUTH_SCHEME_REG: 'UsernamePassword',
-    ENDPOINT_AUTH_PARAMETER_REG_REGISTRY: 'https://r.example',
-    ENDPOINT_AUTH_PARAMETER_REG_USERNAME: 'u',
-    ENDPOINT_AUTH_PARAMETER_REG_PASSWORD: 'p',
-    FAKE_BUILDCTL_FLOOD_MB: String(floodMb),
-  };
-  for (const input of task.inputs) {
-    const value = inputs[input.name] ?? (input.defaultValue ?? '').replace('$(Build.BuildId)', '1');
-    env[`INPUT_${input.name.toUpperCase()}`] = value;
-  }
-  return env;
+    dir,
+  );
 }
 
 function peakRss(pid) {
@@ -76,14 +52,13 @@ function peakRss(pid) {
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
 
-async function floodOnce(root, floodMb) {
+async function floodOnce(floodMb) {
   const dir = scratch('logflood');
   writeFileSync(join(dir, 'Dockerfile'), 'FROM alpine:3.20\nRUN make\n');
-  const daemon = await startDaemon();
-  const entry = join(root, process.env.BKB_DIST ?? 'dist', 'tasks', 'BuildKitBuild', 'index.js');
-  const child = spawn(process.execPath, [entry], {
+  const daemon = await testSupport('support/fakeDaemon.js').startFakeDaemon();
+  const child = spawn(process.execPath, [bundledTask], {
     cwd: dir,
-    env: agentEnv(root, dir, daemon.address, floodMb),
+    env: agentEnv(dir, daemon.address, floodMb),
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let peak = 0;
@@ -112,7 +87,7 @@ async function floodOnce(root, floodMb) {
   });
   await new Promise((resolve) => child.on('close', resolve));
   clearInterval(sampler);
-  daemon.close();
+  await daemon.close();
   if (result.includes('result=Failed')) throw new Error(`the task failed: ${result}`);
   delays.sort((a, b) => a - b);
   const seconds = (last - first) / 1000;
@@ -126,11 +101,11 @@ async function floodOnce(root, floodMb) {
   };
 }
 
-export async function logFloodBenchmark(root, runs = 3) {
+export async function logFloodBenchmark(runs = 3) {
   const rows = [];
   for (const mb of [10, 200]) {
     const results = [];
-    for (let i = 0; i < runs; i++) results.push(await floodOnce(root, mb));
+    for (let i = 0; i < runs; i++) results.push(await floodOnce(mb));
     const of = (pick) => summarise(results.map(pick));
     rows.push(
       [
@@ -179,6 +154,5 @@ export async function logFloodBenchmark(root, runs = 3) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const root = join(import.meta.dirname, '..');
-  for (const [what, figure] of await logFloodBenchmark(root)) console.log(`| ${what} | ${figure} |`);
+  for (const [what, figure] of await logFloodBenchmark()) console.log(`| ${what} | ${figure} |`);
 }

@@ -2,30 +2,28 @@
 // several runs with min and max; they are for reading, never pass/fail thresholds.
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { credentialsBenchmark } from './credentials.mjs';
 import { installBenchmark } from './install.mjs';
 import { logFloodBenchmark } from './logflood.mjs';
+import { bundledTask, distDir, root } from './lib.mjs';
 import { startupBenchmark } from './startup.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const vsix = readdirSync(join(root, 'dist')).find((f) => /^buildkit-build-\d.*\.vsix$/.test(f));
-const bundle = join(root, 'dist', 'tasks', 'BuildKitBuild', 'index.js');
+const vsix = readdirSync(distDir).find((f) => /^buildkit-build-\d.*\.vsix$/.test(f));
 const kib = (file) => `${(statSync(file).size / 1024).toFixed(0)} KiB`;
 
 const sections = [
   [
     'Package',
     async () => [
-      ['`.vsix` size (target < 1.5 MB)', kib(join(root, 'dist', vsix))],
-      ['bundled task (`index.js`)', kib(bundle)],
+      ['`.vsix` size (target < 1.5 MB)', kib(join(distDir, vsix))],
+      ['bundled task (`index.js`)', kib(bundledTask)],
     ],
   ],
-  ['Start-up', () => startupBenchmark(root)],
-  ['Task overhead with service-principal auth', () => credentialsBenchmark(root)],
-  ['Installing buildctl', () => installBenchmark(root)],
-  ['Log forwarding', () => logFloodBenchmark(root)],
+  ['Start-up', () => startupBenchmark()],
+  ['Task overhead with service-principal auth', () => credentialsBenchmark()],
+  ['Installing buildctl', () => installBenchmark()],
+  ['Log forwarding', () => logFloodBenchmark()],
 ];
 
 const parts = [];

@@ -2,11 +2,11 @@
 // tsc output, both as ratios to a bare `node -e 0` measured in the same run.
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fmt, repeat, scratch, summarise, timeRun } from './lib.mjs';
+import { bundledTask, fmt, outDir, root, repeat, scratch, summarise, timeRun } from './lib.mjs';
 
-export async function startupBenchmark(root, runs = 15) {
-  const bundled = join(root, 'dist', 'tasks', 'BuildKitBuild', 'index.js');
-  const unbundledDir = join(root, 'out', 'tasks', 'BuildKitBuild', 'src');
+export async function startupBenchmark(runs = 15) {
+  const bundled = bundledTask;
+  const unbundledDir = join(outDir, 'tasks', 'BuildKitBuild', 'src');
   copyFileSync(join(root, 'tasks', 'BuildKitBuild', 'task.json'), join(unbundledDir, 'task.json'));
   const unbundled = join(unbundledDir, 'main.js');
   const env = { AGENT_TEMPDIRECTORY: scratch('startup'), INPUT_REPOSITORY: '' };
