@@ -76,7 +76,7 @@ async function tryAudience(
   let accessToken: string;
   try {
     const token = await credential.getToken(scope, { abortSignal: signal });
-    if (token === null || token.token === '') throw new Error('no token returned');
+    if (token === null || token.token === '') throw new Error(ctx.loc('CredNoToken'));
     accessToken = token.token;
   } catch (error: unknown) {
     if (signal.aborted) throw cancelledBy(signal);
@@ -138,7 +138,7 @@ async function azureCredential(
     }
     throw error;
   }
-  ctx.log.info(ctx.loc('CredAzureStart', loginServer, describeIdentity(connection.identity)));
+  ctx.log.info(ctx.loc('CredAzureStart', loginServer, describeIdentity(connection.identity, ctx.loc)));
   const credential = await deps.createCredential(connection);
   throwIfCancelled(signal);
 
@@ -162,7 +162,7 @@ async function azureCredential(
   throwIfCancelled(signal);
   const second = await tryAudience('ARM', connection, credential, loginServer, ctx, signal, deps);
   if ('tokenError' in second) {
-    const who = describeIdentity(connection.identity);
+    const who = describeIdentity(connection.identity, ctx.loc);
     const detail = messageOf(second.tokenError);
     throw new Error(
       isServiceOutage(second.tokenError)
@@ -181,7 +181,7 @@ async function azureCredential(
         ctx.loc(
           'CredExchangeDenied',
           loginServer,
-          describeIdentity(connection.identity),
+          describeIdentity(connection.identity, ctx.loc),
           outcome.status,
           role,
           role,

@@ -99,7 +99,7 @@ function readUserConfig(file: string, ctx: RunContext): DockerConfigFile {
   } catch {
     // reported below
   }
-  ctx.log.warning(ctx.loc('CredUserConfigUnreadable', file, 'not a JSON object'));
+  ctx.log.warning(ctx.loc('CredUserConfigUnreadable', file, ctx.loc('CredUserConfigNotObject')));
   return {};
 }
 

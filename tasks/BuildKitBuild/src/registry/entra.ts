@@ -1,5 +1,6 @@
 import type { TokenCredential } from '@azure/identity';
 import type { HttpProxy, RunContext } from '../context';
+import type { Localize } from '../localize';
 import { cloudNamed, isPublicAuthority, publicCloud } from './clouds';
 
 /** The identity behind an Azure Resource Manager service connection, one shape per scheme. */
@@ -148,19 +149,19 @@ export function tenantOf(connection: AzureConnection): string | undefined {
   return connection.identity.tenantId;
 }
 
-/** A human name for the scheme, for the log. */
-export function describeIdentity(identity: AzureIdentity): string {
+/** A human name for the identity, for the log and messages. */
+export function describeIdentity(identity: AzureIdentity, loc: Localize): string {
   switch (identity.kind) {
     case 'secret':
-      return `service principal ${identity.clientId} (secret)`;
+      return loc('CredIdentitySecret', identity.clientId);
     case 'certificate':
-      return `service principal ${identity.clientId} (certificate)`;
+      return loc('CredIdentityCertificate', identity.clientId);
     case 'federated':
-      return `workload identity federation, app ${identity.clientId}`;
+      return loc('CredIdentityFederated', identity.clientId);
     case 'managed':
       return identity.clientId === undefined
-        ? 'managed identity (system-assigned)'
-        : `managed identity ${identity.clientId}`;
+        ? loc('CredIdentityManagedSystem')
+        : loc('CredIdentityManaged', identity.clientId);
   }
 }
 
