@@ -20,6 +20,7 @@ import {
 } from '../support/fakeDaemon';
 import { bundledTaskEntry } from '../support/repo';
 import { writeBuildContext } from './inputs';
+import { dockerRegistryConnection } from '../support/connections';
 
 /** The bundled task as the agent runs it, with the fake buildctl first on PATH and a registry connection. */
 async function taskOptions(
@@ -35,11 +36,7 @@ async function taskOptions(
     pathPrepend: [fakeBuildctlDir],
     inputs: { containerRegistry: 'reg', repository: 'team/app', tags: '7\nlatest', ...inputs },
     endpoints: {
-      reg: {
-        url: 'https://r.example',
-        scheme: 'UsernamePassword',
-        parameters: { registry: 'https://r.example', username: 'builder', password: 'pa55-w0rd' },
-      },
+      reg: dockerRegistryConnection('https://r.example', 'builder', 'pa55-w0rd'),
     },
     variables,
     env: fakeBuildctlEnv(records, behaviour),

@@ -21,6 +21,7 @@ import {
   tempDir,
   type FakeRecord,
 } from './localFixtures';
+import { dockerRegistryConnection } from '../support/connections';
 
 interface Scenario {
   dir: string;
@@ -43,11 +44,7 @@ async function taskOptions(
     pathPrepend: [fakeBuildctlDir, fakeBuildkitdBin],
     inputs: { containerRegistry: 'reg', repository: 'team/app', tags: '7' },
     endpoints: {
-      reg: {
-        url: 'https://r.example',
-        scheme: 'UsernamePassword',
-        parameters: { registry: 'https://r.example', username: 'builder', password: 'pa55-w0rd' },
-      },
+      reg: dockerRegistryConnection('https://r.example', 'builder', 'pa55-w0rd'),
     },
     variables: options.variables ?? {},
     env: {

@@ -6,6 +6,7 @@ import { INPUT_NAMES } from '../../tasks/BuildKitBuild/src/inputs';
 import { runTask, type Endpoint } from '../support/agent';
 import { bundledTaskEntry } from '../support/repo';
 import { assertNoLeaks, assertNoStackTrace, freshHome } from '../support/leaks';
+import { dockerRegistryConnection, systemVssConnection } from '../support/connections';
 
 /** Secrets the service connections hold in these runs: none may ever be printed or left on disk. */
 const SECRETS = ['spn-secret-Vq8x2LmZ', 'registry-password-Kd93Jf', 'system-access-token-Rt5Wq1'];
@@ -21,16 +22,8 @@ const ENDPOINTS: Record<string, Endpoint> = {
     },
     data: { environment: 'AzureCloud', subscriptionId: 'sub' },
   },
-  hub: {
-    url: 'https://index.docker.io/v1/',
-    scheme: 'UsernamePassword',
-    parameters: { username: 'someone', password: SECRETS[1] ?? '', registry: 'https://index.docker.io/v1/' },
-  },
-  SYSTEMVSSCONNECTION: {
-    url: 'https://dev.azure.com/bkb-org/',
-    scheme: 'OAuth',
-    parameters: { AccessToken: SECRETS[2] ?? '' },
-  },
+  hub: dockerRegistryConnection('https://index.docker.io/v1/', 'someone', SECRETS[1] ?? ''),
+  ...systemVssConnection(SECRETS[2] ?? ''),
 };
 
 interface BadInputCase {

@@ -35,6 +35,7 @@ import { startEntra, type EntraOptions, type FakeEntra } from '../support/server
 import { secretValue, TokenBook, type Reply } from '../support/servers/loopback';
 import { createTestPki, type TestPki } from '../support/servers/pki';
 import { assertNoLeaks, assertNoStackTrace, freshHome, pemSecretLines } from '../support/leaks';
+import { dockerRegistryConnection, systemVssConnection } from '../support/connections';
 
 /**
  * The fault matrix: every remote party the task talks to (Entra ID, Azure DevOps' OIDC endpoint, ACR's
@@ -625,21 +626,11 @@ describe('fault matrix: every remote party misbehaves in turn (black-box, bundle
       context,
       buildkitAddress: (a.addresses ?? [daemon.address]).join('\n'),
     };
-    const endpoints: Record<string, Endpoint> = {
-      SYSTEMVSSCONNECTION: {
-        url: 'https://dev.azure.com/bkb-org/',
-        scheme: 'OAuth',
-        parameters: { AccessToken: systemAccessToken },
-      },
-    };
+    const endpoints: Record<string, Endpoint> = systemVssConnection(systemAccessToken);
     const variables: Record<string, string> = { 'Agent.ToolsDirectory': path.join(w.scratch, 'tools') };
     if (auth === 'docker') {
       inputs.containerRegistry = HUB;
-      endpoints[HUB] = {
-        url: 'https://registry.example/',
-        scheme: 'UsernamePassword',
-        parameters: { registry: 'https://registry.example/', username: 'builder', password: hubPassword },
-      };
+      endpoints[HUB] = dockerRegistryConnection('https://registry.example/', 'builder', hubPassword);
     } else {
       const oidc = await startDevOpsOidc(pki, book, systemAccessToken, { script: a.oidc });
       w.oidc = oidc;

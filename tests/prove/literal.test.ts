@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runTask, startTask, type Endpoint, type TaskRun, type TaskRunOptions } from '../support/agent';
+import { runTask, startTask, type TaskRun, type TaskRunOptions } from '../support/agent';
 import {
   commandOf,
   fakeBuildctlDir,
@@ -15,6 +15,7 @@ import { startFakeDaemon, type FakeDaemon } from '../support/fakeDaemon';
 import { bundledTaskEntry } from '../support/repo';
 import { secretValue } from '../support/servers/loopback';
 import { assertNoLeaks, assertNoStackTrace, freshHome } from '../support/leaks';
+import { dockerRegistryConnection } from '../support/connections';
 
 /**
  * Inputs full of shell metacharacters reach buildctl literally: the task never runs a shell, so
@@ -68,11 +69,7 @@ describe('shell metacharacters pass through literally (black-box, bundled task)'
   });
 
   function options(inputs: Record<string, string>, env: Record<string, string> = {}): TaskRunOptions {
-    const hub: Endpoint = {
-      url: 'https://registry.example/',
-      scheme: 'UsernamePassword',
-      parameters: { registry: 'https://registry.example/', username: 'builder', password },
-    };
+    const hub = dockerRegistryConnection('https://registry.example/', 'builder', password);
     return {
       entry,
       inputs: {

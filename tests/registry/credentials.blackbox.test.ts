@@ -13,6 +13,7 @@ import { startImds, type FakeImds } from '../support/servers/imds';
 import { secretValue, TokenBook } from '../support/servers/loopback';
 import { createTestPki, type TestPki } from '../support/servers/pki';
 import { startFakeProxy } from '../support/servers/proxy';
+import { systemVssConnection } from '../support/connections';
 
 const TENANT = '3f2a9c1e-7b4d-4e8f-9a01-5c6d7e8f9a0b';
 const SP_SECRET_ID = 'a1a1a1a1-0000-4000-8000-000000000001';
@@ -144,11 +145,7 @@ describe('registry credentials, black-box against loopback Entra ID, Azure DevOp
       variables: { 'System.OidcRequestUri': oidc.requestUri, ...more.variables },
       endpoints: {
         ...(arm ? { [ARM]: arm } : {}),
-        SYSTEMVSSCONNECTION: {
-          url: 'https://dev.azure.com/bkb-org/',
-          scheme: 'OAuth',
-          parameters: { AccessToken: systemAccessToken },
-        },
+        ...systemVssConnection(systemAccessToken),
         ...more.endpoints,
       },
       env: {
