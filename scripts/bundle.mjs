@@ -5,6 +5,7 @@ import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { root, taskNames as tasks } from './versions.mjs';
+import { identityCredentialsOnly, lazyJsonWebToken } from './bundlePlugins.mjs';
 
 /** The package (name, directory) an input path of the bundle belongs to, or undefined for our own code. */
 function packageOf(inputPath) {
@@ -57,6 +58,16 @@ for (const task of tasks) {
     define: { FormData: 'undefined' },
     logLevel: 'warning',
     absWorkingDir: root,
+    plugins: [
+      // The four credentials src/registry/identityLibrary.ts exports, by their files in @azure/identity.
+      identityCredentialsOnly({
+        ClientSecretCredential: 'clientSecretCredential.js',
+        ClientCertificateCredential: 'clientCertificateCredential.js',
+        ManagedIdentityCredential: 'managedIdentityCredential/index.js',
+        AzurePipelinesCredential: 'azurePipelinesCredential.js',
+      }),
+      lazyJsonWebToken(),
+    ],
   });
   const inputs = Object.keys(result.metafile.inputs);
   writeFileSync(join(out, 'ThirdPartyNotices.txt'), noticesFor(inputs));
