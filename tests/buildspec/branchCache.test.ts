@@ -218,7 +218,11 @@ describe('branch-scoped cache refs (pure)', () => {
         assert.equal(tags.get(tag), undefined, `${key} and ${tags.get(tag) ?? ''} share ${tag}`);
         tags.set(tag, key);
       }
-      for (const scope of [{ kind: 'default' }, { kind: 'tags' }, { kind: 'pullRequest', number: '42' }] as const) {
+      for (const scope of [
+        { kind: 'default' },
+        { kind: 'tags' },
+        { kind: 'pullRequest', number: '42' },
+      ] as const) {
         const tag = scopedTag('buildcache', scope, platform);
         assert.equal(tags.get(tag), undefined, `${scope.kind} shares ${tag} with ${tags.get(tag) ?? ''}`);
         tags.set(tag, `${scope.kind} ${platform ?? ''}`);

@@ -249,7 +249,9 @@ describe('parseBuildInputs', () => {
 
     it('cacheRef: a name without a registry lives in the task registry; with one it is kept', () => {
       const exact = (cache: BuildInputs['cache']) =>
-        cache.kind === 'registry' ? { imports: cache.imports, export: cache.export, plan: cache.plan } : cache;
+        cache.kind === 'registry'
+          ? { imports: cache.imports, export: cache.export, plan: cache.plan }
+          : cache;
       assert.deepEqual(exact(ok({ cacheRef: 'cache/app:main' }).inputs.cache), {
         imports: [`${HOST}/cache/app:main`],
         export: `${HOST}/cache/app:main`,

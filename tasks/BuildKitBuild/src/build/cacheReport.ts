@@ -83,7 +83,8 @@ export function exportedCacheRef(cache: CacheSpec, push: boolean): string | unde
 /** Logs the plan before the build: scope, imports in order, export. */
 export function logCachePlan(cache: CacheSpec, push: boolean, ctx: RunContext): void {
   if (cache.kind !== 'registry') return;
-  if (cache.plan !== undefined) ctx.log.info(ctx.loc('RunCacheScope', describeScope(cache.plan.own, ctx.loc)));
+  if (cache.plan !== undefined)
+    ctx.log.info(ctx.loc('RunCacheScope', describeScope(cache.plan.own, ctx.loc)));
   ctx.log.info(ctx.loc('RunCacheImports', cache.imports.join(', ')));
   const exported = exportedCacheRef(cache, push);
   ctx.log.info(exported === undefined ? ctx.loc('RunCacheNoExport') : ctx.loc('RunCacheExport', exported));

@@ -235,7 +235,9 @@ export function scopedTag(tag: string, scope: CacheScope, platform?: string): st
   const room = MAX_TAG_LENGTH - tag.length - platformSuffix.length - 1;
   const part = scopePart(scope, room);
   if (part === undefined) {
-    throw new Error(`the cache tag '${tag}' leaves no room for a branch part within ${MAX_TAG_LENGTH} characters`);
+    throw new Error(
+      `the cache tag '${tag}' leaves no room for a branch part within ${MAX_TAG_LENGTH} characters`,
+    );
   }
   return `${tag}${part === '' ? '' : `-${part}`}${platformSuffix}`;
 }
