@@ -74,7 +74,7 @@ describe('cache imports as BuildKit reports them', () => {
       assert.equal(second.code, 0, second.stderr);
       const read = (stderr: string) => {
         const tracker = new CacheImportTracker();
-        stderr.split('\n').forEach((l) => tracker.observe(l));
+        for (const l of stderr.split('\n')) tracker.observe(l);
         return tracker.results(['r.example/team/app:buildcache'])[0]?.state;
       };
       assert.equal(read(first.stderr), 'missing');
