@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { CacheImportTracker } from '../../tasks/BuildKitBuild/src/build/cacheReport';
+import { CacheImportTracker, inert } from '../../tasks/BuildKitBuild/src/build/cacheReport';
 import { renderCacheSection } from '../../tasks/BuildKitBuild/src/build/summary';
 import { parseBuildInputs } from '../../tasks/BuildKitBuild/src/buildInputs/spec';
 import type { InputProblem } from '../../tasks/BuildKitBuild/src/inputErrors';
@@ -83,6 +83,17 @@ describe('cache imports as BuildKit reports them', () => {
     } finally {
       await daemon.close();
     }
+  });
+});
+
+describe('cache log lines', () => {
+  it('never carry an agent command from BuildKit text', () => {
+    assert.equal(
+      inert('x ##vso[task.setvariable variable=a]b ##[error]c'),
+      'x # #vso[task.setvariable variable=a]b # #[error]c',
+    );
+    assert.equal(inert('line\n##vso[task.complete]'), 'line # #vso[task.complete]');
+    assert.equal(inert('plain: not found'), 'plain: not found');
   });
 });
 

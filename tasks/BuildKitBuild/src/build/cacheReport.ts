@@ -90,6 +90,11 @@ export function logCachePlan(cache: CacheSpec, push: boolean, ctx: RunContext): 
   ctx.log.info(exported === undefined ? ctx.loc('RunCacheNoExport') : ctx.loc('RunCacheExport', exported));
 }
 
+/** Outside text for a log line: the agent would run `##vso[...]` (and format `##[...]`) anywhere in a line. */
+export function inert(text: string): string {
+  return text.replace(/[\r\n]+/g, ' ').replace(/##(?=(?:vso)?\[)/gi, '# #');
+}
+
 /** Logs what BuildKit reported of each import, and the cached steps. */
 export function logCacheResults(
   results: readonly CacheImportResult[],
@@ -100,7 +105,7 @@ export function logCacheResults(
     if (result.state === 'found') ctx.log.info(ctx.loc('RunCacheImportFound', result.ref));
     else if (result.state === 'missing') ctx.log.info(ctx.loc('RunCacheImportMissing', result.ref));
     else if (result.state === 'failed')
-      ctx.log.info(ctx.loc('RunCacheImportFailed', result.ref, result.error ?? ''));
+      ctx.log.info(ctx.loc('RunCacheImportFailed', result.ref, inert(result.error ?? '')));
   }
   if (results.length > 0) ctx.log.info(ctx.loc('RunCacheHitSummary', steps.cached, steps.steps));
 }
