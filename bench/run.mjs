@@ -3,6 +3,7 @@
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { branchCacheBenchmark } from './branchcache.mjs';
 import { credentialsBenchmark } from './credentials.mjs';
 import { installBenchmark } from './install.mjs';
 import { logFloodBenchmark } from './logflood.mjs';
@@ -24,6 +25,7 @@ const sections = [
   ['Task overhead with service-principal auth', () => credentialsBenchmark()],
   ['Installing buildctl', () => installBenchmark()],
   ['Log forwarding', () => logFloodBenchmark()],
+  ['Branch-scoped registry cache', () => branchCacheBenchmark()],
 ];
 
 const parts = [];

@@ -8,6 +8,19 @@ const ADDR = 'tcp://buildkitd:1234';
 const META = '/tmp/agent/bkb/metadata.json';
 const NAME = 'myacr.azurecr.io/team/app';
 
+/** An exact registry cache ref (an explicit cacheRef with cache: registry): one import, the same export. */
+function exactCache(ref: string, mode: 'min' | 'max'): BuildInputs['cache'] {
+  const colon = ref.lastIndexOf(':');
+  return {
+    kind: 'registry',
+    mode,
+    imports: [ref],
+    export: ref,
+    base: { name: ref.slice(0, colon), tag: ref.slice(colon + 1) },
+    plan: undefined,
+  };
+}
+
 type Overrides = Omit<Partial<BuildInputs>, 'image'> & { image?: Partial<ImageSpec> };
 
 function inputs(overrides: Overrides = {}): BuildInputs {
@@ -363,7 +376,7 @@ const rows: Row[] = [
   },
   {
     name: 'registry cache, mode max, export errors ignored',
-    inputs: inputs({ cache: { kind: 'registry', ref: `${NAME}:buildcache`, mode: 'max' } }),
+    inputs: inputs({ cache: exactCache(`${NAME}:buildcache`, 'max') }),
     expected: [
       ...GLOBAL,
       ...HEAD,
@@ -376,7 +389,7 @@ const rows: Row[] = [
   },
   {
     name: 'registry cache, mode min',
-    inputs: inputs({ cache: { kind: 'registry', ref: 'myacr.azurecr.io/cache/app:main', mode: 'min' } }),
+    inputs: inputs({ cache: exactCache('myacr.azurecr.io/cache/app:main', 'min') }),
     expected: [
       ...GLOBAL,
       ...HEAD,
@@ -391,7 +404,7 @@ const rows: Row[] = [
     name: 'registry cache when push is false: imported, not exported',
     inputs: inputs({
       image: { push: false },
-      cache: { kind: 'registry', ref: `${NAME}:buildcache`, mode: 'max' },
+      cache: exactCache(`${NAME}:buildcache`, 'max'),
     }),
     expected: [
       ...GLOBAL,
@@ -407,7 +420,7 @@ const rows: Row[] = [
   {
     name: 'extra cacheFrom and cacheTo lines after the registry cache, as given',
     inputs: inputs({
-      cache: { kind: 'registry', ref: `${NAME}:buildcache`, mode: 'max' },
+      cache: exactCache(`${NAME}:buildcache`, 'max'),
       cacheFrom: ['type=azblob,account_url=https://a.blob.core.windows.net,name=app'],
       cacheTo: ['type=azblob,account_url=https://a.blob.core.windows.net,name=app,mode=max'],
     }),
@@ -472,7 +485,7 @@ const rows: Row[] = [
       sbom: true,
       noCache: true,
       pull: true,
-      cache: { kind: 'registry', ref: `${NAME}:buildcache`, mode: 'max' },
+      cache: exactCache(`${NAME}:buildcache`, 'max'),
       cacheFrom: ['type=local,src=/cache'],
       cacheTo: ['type=local,dest=/cache'],
       extraArgs: ['--ssh', 'default'],

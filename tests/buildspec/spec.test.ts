@@ -87,7 +87,15 @@ describe('parseBuildInputs', () => {
       });
       assert.equal(inputs.context, work);
       assert.equal(inputs.dockerfile, path.join(work, 'Dockerfile'));
-      assert.deepEqual(inputs.cache, { kind: 'registry', ref: `${HOST}/team/app:buildcache`, mode: 'max' });
+      // No branch variables: the default scope, the plain buildcache ref as before branch scoping.
+      assert.deepEqual(inputs.cache, {
+        kind: 'registry',
+        mode: 'max',
+        imports: [`${HOST}/team/app:buildcache`],
+        export: `${HOST}/team/app:buildcache`,
+        base: { name: `${HOST}/team/app`, tag: 'buildcache' },
+        plan: { own: { kind: 'default' }, fallbacks: [] },
+      });
       assert.deepEqual(inputs.pipeline, {
         sourceUri: 'https://dev.azure.com/org/Project%20One/_git/app',
         revision: '0123abcd',
@@ -157,7 +165,7 @@ describe('parseBuildInputs', () => {
     it('pick lists in any case', () => {
       const { inputs } = ok({ provenance: 'MAX', cache: 'Registry', cacheMode: 'MIN' });
       assert.equal(inputs.provenance, 'max');
-      assert.deepEqual(inputs.cache, { kind: 'registry', ref: `${HOST}/team/app:buildcache`, mode: 'min' });
+      assert.equal(inputs.cache.kind === 'registry' && inputs.cache.mode, 'min');
       assert.deepEqual(ok({ cache: 'none' }).inputs.cache, { kind: 'none' });
     });
 
@@ -240,20 +248,24 @@ describe('parseBuildInputs', () => {
     });
 
     it('cacheRef: a name without a registry lives in the task registry; with one it is kept', () => {
-      assert.deepEqual(ok({ cacheRef: 'cache/app:main' }).inputs.cache, {
-        kind: 'registry',
-        ref: `${HOST}/cache/app:main`,
-        mode: 'max',
+      const exact = (cache: BuildInputs['cache']) =>
+        cache.kind === 'registry'
+          ? { imports: cache.imports, export: cache.export, plan: cache.plan }
+          : cache;
+      assert.deepEqual(exact(ok({ cacheRef: 'cache/app:main' }).inputs.cache), {
+        imports: [`${HOST}/cache/app:main`],
+        export: `${HOST}/cache/app:main`,
+        plan: undefined,
       });
-      assert.deepEqual(ok({ cacheRef: 'other.azurecr.io/cache/app' }).inputs.cache, {
-        kind: 'registry',
-        ref: 'other.azurecr.io/cache/app',
-        mode: 'max',
+      assert.deepEqual(exact(ok({ cacheRef: 'other.azurecr.io/cache/app' }).inputs.cache), {
+        imports: ['other.azurecr.io/cache/app'],
+        export: 'other.azurecr.io/cache/app',
+        plan: undefined,
       });
-      assert.deepEqual(ok({ cacheRef: 'org/cache:x' }, { host: null }).inputs.cache, {
-        kind: 'registry',
-        ref: 'org/cache:x',
-        mode: 'max',
+      assert.deepEqual(exact(ok({ cacheRef: 'org/cache:x' }, { host: null }).inputs.cache), {
+        imports: ['org/cache:x'],
+        export: 'org/cache:x',
+        plan: undefined,
       });
     });
 
@@ -406,7 +418,7 @@ describe('parseBuildInputs', () => {
         values: { provenance: 'full', cache: 'local', cacheMode: 'all' },
         expected: [
           ['provenance', undefined, /'full' is not one of: none, min, max/],
-          ['cache', undefined, /'local' is not one of: registry, none/],
+          ['cache', undefined, /'local' is not one of: registry, branch, none/],
           ['cacheMode', undefined, /'all' is not one of: min, max/],
         ],
       },

@@ -75,6 +75,7 @@ describe('examples/pipelines', () => {
       [
         'acr-service-principal.yml',
         'acr-workload-identity.yml',
+        'branch-cache.yml',
         'deploy-by-digest.yml',
         'docker-registry.yml',
         'mtls-secure-files.yml',

@@ -34,6 +34,11 @@ export interface FakeBuildctlBehaviour {
   crash?: boolean;
   floodMb?: number;
   cacheExportFail?: boolean;
+  /** The cache model: a loopback "registry" directory for --import-cache/--export-cache type=registry. */
+  cacheDir?: string;
+  /** With cacheDir: ms to pull the base image on an empty daemon, and to pull one cached layer. */
+  pullMs?: number;
+  layerMs?: number;
 }
 
 /** The environment that makes the fake record into `recordDir` and behave as asked. */
@@ -49,6 +54,9 @@ export function fakeBuildctlEnv(
   if (behaviour.crash === true) env.FAKE_BUILDCTL_CRASH = '1';
   if (behaviour.floodMb !== undefined) env.FAKE_BUILDCTL_FLOOD_MB = String(behaviour.floodMb);
   if (behaviour.cacheExportFail === true) env.FAKE_BUILDCTL_CACHE_EXPORT_FAIL = '1';
+  if (behaviour.cacheDir !== undefined) env.FAKE_BUILDCTL_CACHE_DIR = behaviour.cacheDir;
+  if (behaviour.pullMs !== undefined) env.FAKE_BUILDCTL_PULL_MS = String(behaviour.pullMs);
+  if (behaviour.layerMs !== undefined) env.FAKE_BUILDCTL_LAYER_MS = String(behaviour.layerMs);
   return env;
 }
 

@@ -24,12 +24,13 @@ function contextFlags(inputs: BuildInputs): string[] {
 function cacheFlags(inputs: BuildInputs): string[] {
   const flags: string[] = [];
   const { cache } = inputs;
-  if (cache.kind === 'registry') flags.push('--import-cache', `type=registry,ref=${cache.ref}`);
+  if (cache.kind === 'registry')
+    for (const ref of cache.imports) flags.push('--import-cache', `type=registry,ref=${ref}`);
   for (const line of inputs.cacheFrom) flags.push('--import-cache', line);
   // A validation build (push false) reads the cache but does not write it: it has no push rights.
   if (cache.kind === 'registry' && inputs.image.push) {
     // ignore-error: a failing cache export must not fail a build whose image was produced.
-    flags.push('--export-cache', `type=registry,ref=${cache.ref},mode=${cache.mode},ignore-error=true`);
+    flags.push('--export-cache', `type=registry,ref=${cache.export},mode=${cache.mode},ignore-error=true`);
   }
   for (const line of inputs.cacheTo) flags.push('--export-cache', line);
   return flags;

@@ -13,6 +13,7 @@ import { runProcess } from './process';
 import { ProgressTracker } from './progress';
 import type { BuildInputs } from '../buildInputs/spec';
 import { renderSummary } from './summary';
+import { CacheImportTracker, exportedCacheRef, logCachePlan, logCacheResults } from './cacheReport';
 import { errorText } from '../errorText';
 
 export interface BuildEnvironment {
@@ -106,6 +107,8 @@ export async function runBuild(
     if (environment.dockerConfigDir !== undefined) env.DOCKER_CONFIG = environment.dockerConfigDir;
     const progress = new ProgressTracker();
     const failures = new FailureTracker();
+    const cacheImports = new CacheImportTracker();
+    logCachePlan(inputs.cache, inputs.image.push, ctx);
     const vertexName = (vertex: number): string | undefined => progress.vertexName(vertex);
 
     const endGroup = ctx.log.group(ctx.loc('RunGroupBuild', address));
@@ -121,7 +124,10 @@ export async function runBuild(
         killGraceMs: deps.killGraceMs,
         flowControl: () => deps.outputFull(),
         onLines: (lines) => {
-          for (const line of lines) failures.observe(line, progress.observe(line), vertexName);
+          for (const line of lines) {
+            failures.observe(line, progress.observe(line), vertexName);
+            cacheImports.observe(line);
+          }
           ctx.log.info(lines.join('\n'));
         },
       });
@@ -140,6 +146,8 @@ export async function runBuild(
         ? { message: ctx.loc('RunKilled', result.signal) }
         : (failures.failure() ?? { message: ctx.loc('RunExitCode', String(result.code)) });
     const stats = progress.stats();
+    const importResults = cacheImports.results(inputs.cache.kind === 'registry' ? inputs.cache.imports : []);
+    logCacheResults(importResults, stats, ctx);
     const summaryFile = path.join(root, `buildkit-build-summary-${crypto.randomUUID()}.md`);
     fs.writeFileSync(
       summaryFile,
@@ -156,6 +164,11 @@ export async function runBuild(
           steps: stats.steps,
           cached: stats.cached,
           failure: failure?.message,
+          cache: {
+            imports: importResults,
+            exportRef: exportedCacheRef(inputs.cache, inputs.image.push),
+            exportFailed: progress.cacheExportFailures().length > 0,
+          },
         },
         ctx.loc,
       ),

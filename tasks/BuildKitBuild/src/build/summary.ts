@@ -1,4 +1,5 @@
 import type { Localize } from '../localize';
+import type { CacheImportResult, CacheSummary } from './cacheReport';
 
 export interface SummaryData {
   readonly succeeded: boolean;
@@ -15,6 +16,8 @@ export interface SummaryData {
   readonly cached: number;
   /** Why it failed, when it did. */
   readonly failure: string | undefined;
+  /** The registry cache: imports and what BuildKit said of each, the export. */
+  readonly cache?: CacheSummary | undefined;
 }
 
 /** `1m 05s`, `12.3s`, `0.4s`. */
@@ -59,9 +62,41 @@ export function renderSummary(data: SummaryData, loc: Localize): string {
     `|---|---|`,
     ...rows.map(([name, value]) => `| ${name} | ${value} |`),
   ];
+  lines.push(...renderCacheSection(data.cache, loc));
   if (data.failure !== undefined) lines.push('', `${loc('RunSummaryFailure')} ${code(data.failure)}`);
   if (data.succeeded && data.pinned !== undefined) {
     lines.push('', loc('RunSummaryPinned'), '', '```', data.pinned, '```');
   }
   return `${lines.join('\n')}\n`;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The cache section
+
+function importState(result: CacheImportResult, loc: Localize): string {
+  switch (result.state) {
+    case 'found':
+      return loc('RunSummaryCacheFound');
+    case 'missing':
+      return loc('RunSummaryCacheMissing');
+    case 'failed':
+      return `${loc('RunSummaryCacheFailed')}: ${code(result.error ?? '')}`;
+    case 'notReached':
+      return loc('RunSummaryCacheNotRun');
+  }
+}
+
+/** Pure: the summary's cache section (Markdown lines), empty when there was no registry cache. */
+export function renderCacheSection(cache: CacheSummary | undefined, loc: Localize): string[] {
+  if (cache === undefined || (cache.imports.length === 0 && cache.exportRef === undefined)) return [];
+  const lines = ['', `#### ${loc('RunSummaryCache')}`, '', '| | |', '|---|---|'];
+  cache.imports.forEach((result, index) => {
+    const name = index === 0 ? loc('RunSummaryCacheImported') : '';
+    lines.push(`| ${name} | ${code(result.ref)}: ${importState(result, loc)} |`);
+  });
+  if (cache.exportRef !== undefined) {
+    const failed = cache.exportFailed ? ` ${loc('RunSummaryCacheExportFailed')}` : '';
+    lines.push(`| ${loc('RunSummaryCacheExported')} | ${code(cache.exportRef)}${failed} |`);
+  }
+  return lines;
 }

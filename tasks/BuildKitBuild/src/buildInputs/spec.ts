@@ -1,6 +1,7 @@
 import type { RunContext } from '../context';
 import type { InputProblem } from '../inputErrors';
 import type { RawInputs } from '../inputs';
+import { readBranchFacts } from './branchCache';
 import { parseCacheInputs, type CacheSpec } from './cacheInputs';
 import { parseAddresses, parseTls } from './daemonInputs';
 import { splitExtraArgs } from './extraArgs';
@@ -113,7 +114,8 @@ export function parseBuildInputs(
   const pull = parseBoolean('pull', raw.pull, false, ctx, report);
   const provenance = parsePick('provenance', raw.provenance, PROVENANCE, 'none', ctx, report);
   const sbom = parseBoolean('sbom', raw.sbom, false, ctx, report);
-  const cache = parseCacheInputs(raw, imageName?.name, registryHost, ctx, report);
+  const facts = readBranchFacts((v) => ctx.variable(v));
+  const cache = parseCacheInputs(raw, imageName?.name, registryHost, platforms, facts, ctx, report);
   const addresses = parseAddresses(raw.buildkitAddress, ctx, report);
   const tls = parseTls(raw, workDir, ctx, report);
   const extraArgs = splitExtraArgs(raw.extraArgs);
