@@ -89,6 +89,7 @@ describe('parseBuildInputs', () => {
       assert.equal(inputs.dockerfile, path.join(work, 'Dockerfile'));
       assert.deepEqual(inputs.cache, { kind: 'registry', ref: `${HOST}/team/app:buildcache`, mode: 'max' });
       assert.deepEqual(inputs.pipeline, {
+        kind: 'build',
         sourceUri: 'https://dev.azure.com/org/Project%20One/_git/app',
         revision: '0123abcd',
         buildUrl: 'https://dev.azure.com/org/Project%20One/_build/results?buildId=42',
@@ -321,6 +322,7 @@ describe('parseBuildInputs', () => {
     it('pipeline metadata leaves out what the pipeline does not provide', () => {
       variables = { 'System.DefaultWorkingDirectory': work, 'Build.SourceVersion': 'abc' };
       assert.deepEqual(ok({}).inputs.pipeline, {
+        kind: 'build',
         sourceUri: undefined,
         revision: 'abc',
         buildUrl: undefined,
