@@ -1,4 +1,4 @@
-// Bundles each task into one JavaScript file with esbuild, next to its task.json, icon and the
+// Bundles each task into one JavaScript file with esbuild, next to its task.json, 32x32 icon and the
 // licence notices of everything bundled: dist/tasks/<Task>/ (BKB_DIST names another folder than dist).
 // Only what runs goes there.
 import { build } from 'esbuild';
@@ -72,7 +72,7 @@ for (const task of tasks) {
   const inputs = Object.keys(result.metafile.inputs);
   writeFileSync(join(out, 'ThirdPartyNotices.txt'), noticesFor(inputs));
   copyFileSync(join(source, 'task.json'), join(out, 'task.json'));
-  copyFileSync(join(root, 'images', 'icon.png'), join(out, 'icon.png'));
+  copyFileSync(join(source, 'icon.png'), join(out, 'icon.png'));
   const size = result.metafile.outputs[relative(root, join(out, 'index.js'))]?.bytes ?? 0;
   console.log(`bundled ${task}: ${(size / 1024).toFixed(0)} KiB from ${inputs.length} modules`);
 }

@@ -1,13 +1,16 @@
-// Draws the extension icon (images/icon.png, 128x128): three stacked image layers being built,
-// with an arrow pushing them up to a registry, on a rounded Azure-blue tile. Pure Node: shapes are
-// signed distance functions, anti-aliased by 4x4 supersampling, encoded as an RGBA PNG with zlib.
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// Draws the icons: three stacked image layers being built, with an arrow pushing them up to a
+// registry, on a rounded Azure-blue tile. The extension's icon is 128x128 (images/icon.png, the
+// Marketplace's size); each task ships a 32x32 icon.png next to its task.json, the size the pipeline
+// editors show. Pure Node: shapes are signed distance functions on a 128-unit canvas, rendered at
+// either size with supersampling, encoded as an RGBA PNG with zlib. BKB_ICON_DIR writes them under
+// another folder than the checkout (the packaging test compares them with the committed ones).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { deflateSync } from 'node:zlib';
-import { root } from './versions.mjs';
+import { root, taskNames } from './versions.mjs';
 
-const SIZE = 128;
-const SAMPLES = 4;
+/** The canvas the shapes are drawn on, in units; a picture of `size` pixels samples it scaled. */
+const CANVAS = 128;
 
 const roundedBox = (x, y, cx, cy, hw, hh, r) => {
   const dx = Math.abs(x - cx) - hw + r;
@@ -41,22 +44,26 @@ function shade(x, y) {
   return colour;
 }
 
-function render() {
+/** RGBA rows of a size x size picture, each sample point averaging (samples x samples) sub-points. */
+function render(size, samples) {
+  const scale = CANVAS / size;
   const rows = [];
-  for (let py = 0; py < SIZE; py++) {
-    const row = Buffer.alloc(1 + SIZE * 4);
-    for (let px = 0; px < SIZE; px++) {
+  for (let py = 0; py < size; py++) {
+    const row = Buffer.alloc(1 + size * 4);
+    for (let px = 0; px < size; px++) {
       const sum = [0, 0, 0, 0];
-      for (let sy = 0; sy < SAMPLES; sy++) {
-        for (let sx = 0; sx < SAMPLES; sx++) {
-          const [r, g, b, a] = shade(px + (sx + 0.5) / SAMPLES, py + (sy + 0.5) / SAMPLES);
+      for (let sy = 0; sy < samples; sy++) {
+        for (let sx = 0; sx < samples; sx++) {
+          const x = (px + (sx + 0.5) / samples) * scale;
+          const y = (py + (sy + 0.5) / samples) * scale;
+          const [r, g, b, a] = shade(x, y);
           sum[0] += r * a;
           sum[1] += g * a;
           sum[2] += b * a;
           sum[3] += a;
         }
       }
-      const alpha = sum[3] / SAMPLES ** 2;
+      const alpha = sum[3] / samples ** 2;
       const px4 = 1 + px * 4;
       for (let c = 0; c < 3; c++) row[px4 + c] = alpha ? Math.round((255 * sum[c]) / sum[3]) : 0;
       row[px4 + 3] = Math.round(alpha * 255);
@@ -84,15 +91,27 @@ function chunk(type, data) {
   return Buffer.concat([length, body, crc]);
 }
 
-const header = Buffer.alloc(13);
-header.writeUInt32BE(SIZE, 0);
-header.writeUInt32BE(SIZE, 4);
-header.set([8, 6, 0, 0, 0], 8); // 8-bit RGBA, no interlace
-const png = Buffer.concat([
-  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-  chunk('IHDR', header),
-  chunk('IDAT', deflateSync(render(), { level: 9 })),
-  chunk('IEND', Buffer.alloc(0)),
-]);
-writeFileSync(join(root, 'images', 'icon.png'), png);
-console.log(`images/icon.png: ${png.length} bytes`);
+function png(size, samples) {
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(size, 0);
+  header.writeUInt32BE(size, 4);
+  header.set([8, 6, 0, 0, 0], 8); // 8-bit RGBA, no interlace
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(render(size, samples), { level: 9 })),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+const pictures = [
+  { file: join('images', 'icon.png'), size: 128, samples: 4 },
+  ...taskNames.map((task) => ({ file: join('tasks', task, 'icon.png'), size: 32, samples: 8 })),
+];
+const outputRoot = process.env.BKB_ICON_DIR ?? root;
+for (const { file, size, samples } of pictures) {
+  const data = png(size, samples);
+  mkdirSync(dirname(join(outputRoot, file)), { recursive: true });
+  writeFileSync(join(outputRoot, file), data);
+  console.log(`${file}: ${size}x${size}, ${data.length} bytes`);
+}

@@ -88,6 +88,7 @@ interface Row {
 }
 
 const PIPELINE = {
+  kind: 'build' as const,
   sourceUri: 'https://dev.azure.com/org/proj/_git/app',
   revision: 'abc123',
   buildUrl: 'https://dev.azure.com/org/proj/_build/results?buildId=42',
@@ -247,7 +248,9 @@ const rows: Row[] = [
   },
   {
     name: 'pipeline labels without the facts the pipeline lacks',
-    inputs: inputs({ pipeline: { sourceUri: undefined, revision: 'abc123', buildUrl: undefined } }),
+    inputs: inputs({
+      pipeline: { kind: 'build', sourceUri: undefined, revision: 'abc123', buildUrl: undefined },
+    }),
     expected: [
       ...GLOBAL,
       ...HEAD,
@@ -261,7 +264,7 @@ const rows: Row[] = [
   {
     name: 'a user label overrides the pipeline label with the same key',
     inputs: inputs({
-      pipeline: { sourceUri: 'https://x/repo', revision: undefined, buildUrl: undefined },
+      pipeline: { kind: 'build', sourceUri: 'https://x/repo', revision: undefined, buildUrl: undefined },
       labels: new Map([
         ['org.opencontainers.image.source', 'https://github.com/org/app'],
         ['tier', 'web'],

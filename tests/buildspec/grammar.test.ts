@@ -121,8 +121,9 @@ describe('pipeline metadata', () => {
       'System.TeamProject': 'My Project',
       'Build.BuildId': '9',
     };
+    const metadata = readPipelineMetadata((n) => variables[n]);
     assert.equal(
-      readPipelineMetadata((n) => variables[n]).buildUrl,
+      metadata.kind === 'build' ? metadata.buildUrl : 'not a build',
       'https://tfs.example.com/tfs/Default/My%20Project/_build/results?buildId=9',
     );
   });

@@ -97,6 +97,7 @@ describe('parseBuildInputs', () => {
         plan: { own: { kind: 'default' }, fallbacks: [] },
       });
       assert.deepEqual(inputs.pipeline, {
+        kind: 'build',
         sourceUri: 'https://dev.azure.com/org/Project%20One/_git/app',
         revision: '0123abcd',
         buildUrl: 'https://dev.azure.com/org/Project%20One/_build/results?buildId=42',
@@ -333,6 +334,7 @@ describe('parseBuildInputs', () => {
     it('pipeline metadata leaves out what the pipeline does not provide', () => {
       variables = { 'System.DefaultWorkingDirectory': work, 'Build.SourceVersion': 'abc' };
       assert.deepEqual(ok({}).inputs.pipeline, {
+        kind: 'build',
         sourceUri: undefined,
         revision: 'abc',
         buildUrl: undefined,

@@ -233,6 +233,26 @@ describe('examples/kubernetes', () => {
     assert.equal(images.size, 1, 'both daemon variants run the same release');
   });
 
+  it('re-owns a persistent cache volume only when its root does not match fsGroup', () => {
+    // Without OnRootMismatch the kubelet walks and re-owns every file of the volume at each pod start,
+    // which on a daemon's cache of snapshots takes minutes. Secret and emptyDir volumes are not affected.
+    const persistent = daemonWorkloads().filter(
+      (w) =>
+        Array.isArray(w.spec?.volumeClaimTemplates) ||
+        (podTemplate(w).spec.volumes ?? []).some((v) => 'persistentVolumeClaim' in v),
+    );
+    assert.deepEqual(
+      persistent.map((w) => w.file),
+      ['buildkitd-statefulset.yaml'],
+      'the StatefulSet keeps its cache on persistent volumes',
+    );
+    for (const w of persistent) {
+      const sc = podTemplate(w).spec.securityContext ?? {};
+      assert.equal(sc.fsGroup, 1000, `${w.file}: fsGroup of the rootless daemon`);
+      assert.equal(sc.fsGroupChangePolicy, 'OnRootMismatch', `${w.file}: fsGroupChangePolicy`);
+    }
+  });
+
   it('gives every container resource requests and limits', () => {
     for (const w of [...daemonWorkloads(), ...agentWorkloads()]) {
       for (const c of podTemplate(w).spec.containers) {

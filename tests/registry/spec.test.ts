@@ -63,13 +63,10 @@ describe('parseRegistry', () => {
     assert.match(stack[0]?.message ?? '', /cloud 'AzureStack' has no known ACR domain/);
   });
 
-  it('refuses both connections at once, naming containerRegistry', () => {
+  it('uses the Azure connection when containerRegistry is also set (hidden in the editor)', () => {
     const { spec, problems } = parse({ azureSubscription: 'ARM', acr: 'myacr', containerRegistry: 'HUB' });
-    assert.equal(spec.auth.kind, 'none');
-    assert.deepEqual(
-      problems.map((p) => p.input),
-      ['containerRegistry'],
-    );
+    assert.equal(spec.auth.kind, 'azure');
+    assert.deepEqual(problems, []);
   });
 
   it('takes Docker Hub and other registries from a Docker Registry connection, ignoring a hidden acr', () => {

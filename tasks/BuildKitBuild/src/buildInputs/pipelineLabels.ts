@@ -1,5 +1,6 @@
-/** The pipeline facts `addPipelineMetadata` turns into image labels. */
-export interface PipelineMetadata {
+/** The facts of a build run (System.HostType `build`, YAML pipelines included) that become labels. */
+export interface BuildRunMetadata {
+  readonly kind: 'build';
   /** Build.Repository.Uri without user information. */
   readonly sourceUri: string | undefined;
   /** Build.SourceVersion (the commit). */
@@ -8,11 +9,33 @@ export interface PipelineMetadata {
   readonly buildUrl: string | undefined;
 }
 
+/**
+ * The facts of a classic release (System.HostType `release`, `deployment` or `gates`). Its Build.*
+ * variables describe the primary artifact's build, not this run, so none of them is used: the image is
+ * labelled with the release, as Docker@2 does.
+ */
+export interface ReleaseMetadata {
+  readonly kind: 'release';
+  /** Release.ReleaseId. */
+  readonly releaseId: string | undefined;
+  /** Release.DefinitionName. */
+  readonly definitionName: string | undefined;
+  /** Release.ReleaseWebURL: the release's page. */
+  readonly releaseUrl: string | undefined;
+}
+
+/** The pipeline facts `addPipelineMetadata` turns into image labels. */
+export type PipelineMetadata = BuildRunMetadata | ReleaseMetadata;
+
 export const LABEL_SOURCE = 'org.opencontainers.image.source';
 export const LABEL_REVISION = 'org.opencontainers.image.revision';
 export const LABEL_CREATED = 'org.opencontainers.image.created';
 /** The label Docker@2 uses for the build's address; here it holds the browsable results URL. */
 export const LABEL_BUILD_URL = 'com.azure.dev.image.build.builduri';
+/** The release labels of Docker@2 (docker-common's pipelineutils), under the same prefix. */
+export const LABEL_RELEASE_ID = 'com.azure.dev.image.release.releaseid';
+export const LABEL_RELEASE_DEFINITION = 'com.azure.dev.image.release.definitionname';
+export const LABEL_RELEASE_URL = 'com.azure.dev.image.release.releaseweburl';
 
 type VariableReader = (name: string) => string | undefined;
 
@@ -34,8 +57,21 @@ export function withoutUserInfo(uri: string): string {
   }
 }
 
-/** Reads the Build.* and System.* variables the labels need (in parseBuildInputs, never later). */
+/**
+ * Reads the variables the labels need (in parseBuildInputs, never later). The host type decides which:
+ * only a build run's Build.* variables describe the run itself; a release (any other host type, as
+ * Docker@2 decides) is described by its Release.* variables.
+ */
 export function readPipelineMetadata(variable: VariableReader): PipelineMetadata {
+  const hostType = present(variable('System.HostType'))?.toLowerCase();
+  if (hostType !== undefined && hostType !== 'build') {
+    return {
+      kind: 'release',
+      releaseId: present(variable('Release.ReleaseId')),
+      definitionName: present(variable('Release.DefinitionName')),
+      releaseUrl: present(variable('Release.ReleaseWebURL')),
+    };
+  }
   const repositoryUri = present(variable('Build.Repository.Uri'));
   const collection = present(variable('System.TeamFoundationCollectionUri'));
   const project = present(variable('System.TeamProject'));
@@ -45,6 +81,7 @@ export function readPipelineMetadata(variable: VariableReader): PipelineMetadata
       ? `${collection.replace(/\/+$/, '')}/${encodeURIComponent(project)}/_build/results?buildId=${encodeURIComponent(buildId)}`
       : undefined;
   return {
+    kind: 'build',
     sourceUri: repositoryUri === undefined ? undefined : withoutUserInfo(repositoryUri),
     revision: present(variable('Build.SourceVersion')),
     buildUrl,
@@ -58,10 +95,19 @@ export function rfc3339(time: Date): string {
 
 /** The pipeline labels in a fixed order; facts the pipeline did not provide are left out. */
 export function pipelineLabels(metadata: PipelineMetadata, now: Date): [string, string][] {
-  const labels: [string, string][] = [];
-  if (metadata.sourceUri !== undefined) labels.push([LABEL_SOURCE, metadata.sourceUri]);
-  if (metadata.revision !== undefined) labels.push([LABEL_REVISION, metadata.revision]);
-  labels.push([LABEL_CREATED, rfc3339(now)]);
-  if (metadata.buildUrl !== undefined) labels.push([LABEL_BUILD_URL, metadata.buildUrl]);
-  return labels;
+  const facts: [string, string | undefined][] =
+    metadata.kind === 'build'
+      ? [
+          [LABEL_SOURCE, metadata.sourceUri],
+          [LABEL_REVISION, metadata.revision],
+          [LABEL_CREATED, rfc3339(now)],
+          [LABEL_BUILD_URL, metadata.buildUrl],
+        ]
+      : [
+          [LABEL_CREATED, rfc3339(now)],
+          [LABEL_RELEASE_ID, metadata.releaseId],
+          [LABEL_RELEASE_DEFINITION, metadata.definitionName],
+          [LABEL_RELEASE_URL, metadata.releaseUrl],
+        ];
+  return facts.flatMap(([key, value]) => (value === undefined ? [] : [[key, value] as [string, string]]));
 }

@@ -67,18 +67,24 @@ function parseDockerRegistry(raw: RawInputs, ctx: RunContext, problems: InputPro
 /**
  * Reads azureSubscription, acr and containerRegistry. An Azure connection needs `acr`; a Docker Registry
  * connection names its own registry; with neither, `repository` is a full image name and buildctl uses
- * the agent's own docker config. Both connections at once is a problem: which one should push?
+ * the agent's own docker config.
+ *
+ * What the editor shows decides, as in Microsoft's tasks, which read only the inputs their selector makes
+ * visible: task.json shows `acr` only while azureSubscription is set and containerRegistry only while it
+ * is empty. The classic editor keeps the value of an input it hides, so a definition switched from one
+ * connection to the other still carries the old one: it is ignored, and the log says which one is used.
  */
 export function parseRegistry(raw: RawInputs, ctx: RunContext, problems: InputProblem[]): RegistrySpec {
   const azure = raw.azureSubscription.trim() !== '';
   const docker = raw.containerRegistry.trim() !== '';
-  if (azure && docker) {
-    problems.push({ input: 'containerRegistry', message: ctx.loc('RegistryBothConnections') });
-    return NONE;
+  if (azure) {
+    if (docker) ctx.log.info(ctx.loc('RegistryHiddenContainerRegistryIgnored'));
+    return parseAzure(raw, ctx, problems);
   }
-  if (azure) return parseAzure(raw, ctx, problems);
-  // The classic editor keeps a hidden acr value when the user switches to a Docker Registry connection.
-  if (docker) return parseDockerRegistry(raw, ctx, problems);
+  if (docker) {
+    if (raw.acr.trim() !== '') ctx.log.info(ctx.loc('RegistryHiddenAcrIgnored'));
+    return parseDockerRegistry(raw, ctx, problems);
+  }
   if (raw.acr.trim() !== '')
     problems.push({ input: 'acr', message: ctx.loc('RegistryAcrWithoutConnection') });
   return NONE;
