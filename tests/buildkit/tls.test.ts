@@ -49,6 +49,16 @@ describe('TLS refusals and ALPN, as real buildctl reports them', () => {
       [closed, 'tls-client-certificate', 'tls-required'],
       [brokenPipe, 'tls-client-certificate', 'tls-required'],
       [
+        'error: failed to list workers: Unavailable: connection error: desc = "error reading server preface: read tcp 10.0.0.5:41234->10.0.0.9:1234: read: connection reset by peer"',
+        'tls-client-certificate',
+        'tls-required',
+      ],
+      [
+        'error: failed to list workers: Unavailable: connection error: desc = "transport: Error while dialing: dial tcp 10.0.0.9:1234: connect: connection reset by peer"',
+        'unreachable',
+        'unreachable',
+      ],
+      [
         'error: failed to list workers: Unavailable: connection error: desc = "error reading server preface: remote error: tls: unknown certificate authority"',
         'tls-client-certificate',
         'tls-client-certificate',

@@ -43,7 +43,13 @@ export function classifyPreflightFailure(output: string, tlsConfigured: boolean)
   // The daemon closed the connection right after the handshake (TLS 1.3 checks the client certificate
   // then): grpc-go up to 1.50 (buildctl up to v0.11) says so; later ones fail writing their first frames.
   // Without TLS, it is plain HTTP/2 sent to a TLS port.
-  if (/connection closed before server preface received|write: broken pipe/.test(output))
+  // Reading the server preface means TCP (and TLS) got through: a reset or EOF then is the daemon
+  // dropping this client, not an unreachable daemon.
+  if (
+    /connection closed before server preface received|write: broken pipe|error reading server preface: .*connection reset by peer/.test(
+      output,
+    )
+  )
     return tlsConfigured ? 'tls-client-certificate' : 'tls-required';
   if (
     /connection refused|no such file or directory|no such host|network is unreachable|host is unreachable|connection reset/.test(
