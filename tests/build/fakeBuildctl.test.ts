@@ -74,7 +74,7 @@ describe('the fake buildctl', () => {
     const port = address.split(':').at(-1) ?? '';
     assert.equal(
       run.stderr,
-      `error: listing workers: Unavailable: connection error: desc = "transport: Error while dialing: dial tcp 127.0.0.1:${port}: connect: connection refused"\n`,
+      `error: failed to list workers: Unavailable: connection error: desc = "transport: Error while dialing: dial tcp 127.0.0.1:${port}: connect: connection refused"\n`,
     );
   });
 
@@ -118,7 +118,7 @@ describe('the fake buildctl', () => {
       ]);
       assert.match(wrongName.stderr, /x509: certificate is valid for buildkitd, not x/);
       const noCert = await run(['--tlscacert', ca]);
-      assert.match(noCert.stderr, /tls: bad certificate/);
+      assert.match(noCert.stderr, /: write tcp 127\.0\.0\.1:\d+->127\.0\.0\.1:\d+: write: broken pipe$/m);
       assert.deepEqual([wrongCa.code, wrongName.code, noCert.code], [1, 1, 1]);
     } finally {
       await tlsDaemon.close();

@@ -230,6 +230,10 @@ describe('parseBuildInputs', () => {
     });
 
     it('named contexts: directories, images, layouts and URLs', () => {
+      // An OCI image layout holding the blob the digest names (it is lent to buildctl with --oci-layout).
+      fs.mkdirSync(path.join(work, 'store', 'blobs', 'sha256'), { recursive: true });
+      fs.writeFileSync(path.join(work, 'store', 'index.json'), '{"schemaVersion":2,"manifests":[]}');
+      fs.writeFileSync(path.join(work, 'store', 'blobs', 'sha256', 'a'.repeat(64)), '{}');
       const { inputs } = ok({
         buildContexts: [
           'shared=shared',
@@ -243,7 +247,13 @@ describe('parseBuildInputs', () => {
         { name: 'shared', kind: 'local', localName: 'shared', path: path.join(work, 'shared') },
         { name: 'base', kind: 'source', source: 'docker-image://docker.io/library/alpine:3.20' },
         { name: 'alpine:3.20', kind: 'local', localName: 'ctx1', path: path.join(work, 'shared') },
-        { name: 'layout', kind: 'source', source: 'oci-layout://store@sha256:' + 'a'.repeat(64) },
+        {
+          name: 'layout',
+          kind: 'oci-layout',
+          storeId: 'layout',
+          path: path.join(work, 'store'),
+          digest: 'sha256:' + 'a'.repeat(64),
+        },
         { name: 'src', kind: 'source', source: 'https://example.com/src.tar.gz' },
       ]);
     });

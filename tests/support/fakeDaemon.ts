@@ -17,8 +17,12 @@ export interface FakeWorker {
 
 export interface FakeDaemonOptions {
   workers?: FakeWorker[];
-  /** Require mutual TLS: the CA PEM file clients must pass with --tlscacert, and the certificate's name. */
-  tls?: { caFile: string; serverName?: string };
+  /**
+   * Require mutual TLS: the CA PEM file clients must pass with --tlscacert, and the certificate's name.
+   * `clientCertFile`: the one client certificate the daemon's CA signed (others are from another CA); any
+   * certificate passes when unset. `alpn: false`: the daemon negotiates no ALPN (buildkitd before v0.17).
+   */
+  tls?: { caFile: string; serverName?: string; clientCertFile?: string; alpn?: boolean };
   /** Accept connections but never greet (a daemon that hangs): the client waits forever. */
   silent?: boolean;
   /** Listen on this unix socket instead of a loopback TCP port. */
@@ -39,6 +43,14 @@ export function greetingFor(options: FakeDaemonOptions): string {
     ? {
         caSha256: createHash('sha256').update(fs.readFileSync(options.tls.caFile)).digest('hex'),
         serverName: options.tls.serverName ?? 'buildkitd',
+        alpn: options.tls.alpn ?? true,
+        ...(options.tls.clientCertFile === undefined
+          ? {}
+          : {
+              clientCertSha256: createHash('sha256')
+                .update(fs.readFileSync(options.tls.clientCertFile))
+                .digest('hex'),
+            }),
       }
     : null;
   return `${JSON.stringify({ fakeBuildkitd: 1, workers, tls })}\n`;

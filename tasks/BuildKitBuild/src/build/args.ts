@@ -14,11 +14,21 @@ function labelFlags(inputs: BuildInputs, now: Date): string[] {
 }
 
 function contextFlags(inputs: BuildInputs): string[] {
-  return inputs.namedContexts.flatMap((c) =>
-    c.kind === 'local'
-      ? ['--local', `${c.localName}=${c.path}`, '--opt', `context:${c.name}=local:${c.localName}`]
-      : ['--opt', `context:${c.name}=${c.source}`],
-  );
+  return inputs.namedContexts.flatMap((c) => {
+    switch (c.kind) {
+      case 'local':
+        return ['--local', `${c.localName}=${c.path}`, '--opt', `context:${c.name}=local:${c.localName}`];
+      case 'oci-layout':
+        return [
+          '--oci-layout',
+          `${c.storeId}=${c.path}`,
+          '--opt',
+          `context:${c.name}=oci-layout://${c.storeId}@${c.digest}`,
+        ];
+      case 'source':
+        return ['--opt', `context:${c.name}=${c.source}`];
+    }
+  });
 }
 
 function cacheFlags(inputs: BuildInputs): string[] {

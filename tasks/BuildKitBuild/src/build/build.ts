@@ -7,6 +7,7 @@ import type { RunContext } from '../context';
 import type { Buildctl } from '../tool/install';
 import { buildctlBuildArgs } from './args';
 import type { SelectedDaemon } from '../daemon/select';
+import { daemonEnv } from '../daemon/flags';
 import { FailureTracker, type BuildFailure } from './errors';
 import { readBuildMetadata, type BuildMetadata } from './metadata';
 import { runProcess } from './process';
@@ -103,7 +104,7 @@ export async function runBuild(
   try {
     const metadataFile = path.join(workDir, 'metadata.json');
     const args = buildctlBuildArgs(inputs, environment.daemon, metadataFile);
-    const env: Record<string, string | undefined> = { ...ctx.env };
+    const env = daemonEnv(ctx.env, environment.daemon.tls);
     if (environment.dockerConfigDir !== undefined) env.DOCKER_CONFIG = environment.dockerConfigDir;
     const progress = new ProgressTracker();
     const failures = new FailureTracker();

@@ -21,6 +21,17 @@ export function isDockerfileStep(name: string): boolean {
   return /^\[(?:[^\]]* )?\d+\/\d+\] /.test(name);
 }
 
+/**
+ * The vertex of a remote cache export: BuildKit names it after the cache exporter (its `Name()` in
+ * cache/remotecache/*). v0.11: `exporting content cache` (registry, local), `exporting cache to s3`,
+ * `exporting cache to azure blob store`, `exporting to GitHub cache`; from v0.12: `exporting cache to
+ * registry`, `... to client directory`, `... to Amazon S3`, `... to Azure Blob Storage`, `exporting to
+ * GitHub Actions Cache`, and `exporting content cache` for exporters without a name of their own.
+ */
+export function isCacheExportVertex(name: string): boolean {
+  return /^exporting (?:cache to \S|content cache$|to GitHub (?:Actions Cache|cache)$)/.test(name);
+}
+
 /** Caps the vertex table: a pathological log cannot grow memory without bound. */
 const MAX_VERTICES = 100_000;
 
@@ -53,7 +64,7 @@ export class ProgressTracker {
       if (name !== undefined && isDockerfileStep(name)) this.cachedSteps.add(parsed.vertex);
     } else if (parsed.kind === 'error') {
       const name = this.names.get(parsed.vertex);
-      if (name?.startsWith('exporting cache') === true && this.cacheExportErrors.length < 10) {
+      if (name !== undefined && isCacheExportVertex(name) && this.cacheExportErrors.length < 10) {
         this.cacheExportErrors.push(parsed.text);
       }
     }

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import type { RunContext } from '../context';
 import { absolutePath, pathKind, type Report } from './fields';
 import { csvPairs, numberedLines, splitKeyValue } from './inputText';
+import { parseOciLayoutReference, resolveOciLayout } from './ociLayout';
 import { parseReference } from './reference';
 
 /** `--opt build-arg:NAME=VALUE`. */
@@ -16,11 +17,19 @@ export type BuildSecret =
   | { readonly id: string; readonly kind: 'env'; readonly variable: string };
 
 /**
- * A named build context: a local directory (sent as `--local <localName>=<path>`) or a source buildkit
- * resolves itself (`docker-image://`, `oci-layout://`, `https://`, ...), passed as `--opt context:<name>=...`.
+ * A named build context: a local directory (sent as `--local <localName>=<path>`), an image of a local OCI
+ * layout (the directory lent as `--oci-layout <storeId>=<path>`, the image named by digest), or a source
+ * buildkit resolves itself (`docker-image://`, `https://`, ...), passed as `--opt context:<name>=...`.
  */
 export type NamedContext =
   | { readonly name: string; readonly kind: 'local'; readonly localName: string; readonly path: string }
+  | {
+      readonly name: string;
+      readonly kind: 'oci-layout';
+      readonly storeId: string;
+      readonly path: string;
+      readonly digest: string;
+    }
   | { readonly name: string; readonly kind: 'source'; readonly source: string };
 
 const ARG_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
@@ -189,9 +198,65 @@ function uniqueLocalName(name: string, contexts: readonly NamedContext[]): strin
   return `ctx${n}`;
 }
 
+/**
+ * The id the OCI layout is lent under: the context's name when it is one lowercase reference component
+ * (BuildKit reads the id as the name of a reference), else `layout1`, `layout2`, ...
+ */
+function uniqueStoreId(name: string, contexts: readonly NamedContext[]): string {
+  const used = new Set(contexts.map((c) => (c.kind === 'oci-layout' ? c.storeId : '')));
+  if (/^[a-z0-9]+(?:[._-][a-z0-9]+)*$/.test(name) && !used.has(name)) return name;
+  let n = 1;
+  while (used.has(`layout${n}`)) n++;
+  return `layout${n}`;
+}
+
+/** `name=oci-layout://<directory>[:tag|@digest]`: the layout must hold the image; problems reported. */
+function parseOciLayoutContext(
+  name: string,
+  value: string,
+  workDir: string,
+  contexts: readonly NamedContext[],
+  ctx: RunContext,
+  report: (message: string) => void,
+): NamedContext | undefined {
+  // The Dockerfile frontend names the image after the context (reference.ParseNormalizedNamed).
+  if (typeof parseReference(name) === 'string') {
+    report(ctx.loc('BuildNamedContextOciLayoutName', name));
+    return undefined;
+  }
+  const reference = parseOciLayoutReference(value.slice('oci-layout://'.length), workDir);
+  if (reference === undefined) {
+    report(ctx.loc('BuildNamedContextOciLayoutSyntax', value));
+    return undefined;
+  }
+  const resolved = resolveOciLayout(reference);
+  if (!resolved.ok) {
+    if (resolved.problem === 'not-layout')
+      report(ctx.loc('BuildNamedContextOciLayoutMissing', name, reference.dir));
+    else if (resolved.problem === 'no-blob')
+      report(ctx.loc('BuildNamedContextOciLayoutDigest', reference.dir, resolved.digest));
+    else {
+      const tags =
+        resolved.tags.length > 0 ? resolved.tags.join(', ') : ctx.loc('BuildNamedContextOciLayoutNoTags');
+      report(ctx.loc('BuildNamedContextOciLayoutTag', reference.dir, reference.tag, tags));
+    }
+    return undefined;
+  }
+  return {
+    name,
+    kind: 'oci-layout',
+    storeId: uniqueStoreId(name, contexts),
+    path: reference.dir,
+    digest: resolved.digest,
+  };
+}
+
 const SOURCE_SCHEMES = ['docker-image://', 'oci-layout://', 'https://', 'http://', 'git://', 'git@'];
 
-/** `name=path` (an existing directory) or `name=docker-image://ref`, `name=oci-layout://...`, `name=https://...`. */
+/**
+ * `name=path` (an existing directory), `name=oci-layout://<directory>[:tag|@digest]` (an image of a local
+ * OCI layout), or a source BuildKit fetches: `name=docker-image://ref`, `name=https://...`, `name=git@...`.
+ */
 export function parseNamedContexts(
   raw: string,
   workDir: string,
@@ -222,6 +287,13 @@ export function parseNamedContexts(
         report('buildContexts', ctx.loc('BuildNamedContextImage', value), line);
         continue;
       }
+    }
+    if (scheme === 'oci-layout://') {
+      const layout = parseOciLayoutContext(name, value, workDir, contexts, ctx, (message) => {
+        report('buildContexts', message, line);
+      });
+      if (layout !== undefined) contexts.push(layout);
+      continue;
     }
     if (scheme !== undefined) {
       contexts.push({ name, kind: 'source', source: value });

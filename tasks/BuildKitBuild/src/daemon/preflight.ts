@@ -1,5 +1,5 @@
 import type { RunContext } from '../context';
-import { daemonGlobalArgs } from './flags';
+import { daemonEnv, daemonGlobalArgs, usesTls } from './flags';
 import { runProcess } from '../build/process';
 import type { DaemonTls } from '../buildInputs/spec';
 
@@ -9,6 +9,7 @@ export type PreflightFailureKind =
   | 'tls-name'
   | 'tls-client-certificate'
   | 'tls-not-tls'
+  | 'tls-alpn'
   | 'tls-required'
   | 'tls-file'
   | 'timeout'
@@ -23,6 +24,8 @@ export function classifyPreflightFailure(output: string, tlsConfigured: boolean)
   if (/could not read (ca certificate|certificate|key)|failed to load (certificate|key)/i.test(output)) {
     return 'tls-file';
   }
+  // grpc-go 1.67+ (buildctl from BuildKit v0.19) and a daemon without ALPN (buildkitd before v0.17).
+  if (/missing selected ALPN property/.test(output)) return 'tls-alpn';
   if (/certificate is valid for .*, not |doesn't contain any IP SANs|not valid for any names/.test(output)) {
     return 'tls-name';
   }
@@ -37,6 +40,17 @@ export function classifyPreflightFailure(output: string, tlsConfigured: boolean)
   }
   if (/first record does not look like a TLS handshake|server gave HTTP response/.test(output))
     return 'tls-not-tls';
+  // The daemon closed the connection right after the handshake (TLS 1.3 checks the client certificate
+  // then): grpc-go up to 1.50 (buildctl up to v0.11) says so; later ones fail writing their first frames.
+  // Without TLS, it is plain HTTP/2 sent to a TLS port.
+  // Reading the server preface means TCP (and TLS) got through: a reset or EOF then is the daemon
+  // dropping this client, not an unreachable daemon.
+  if (
+    /connection closed before server preface received|write: broken pipe|error reading server preface: .*connection reset by peer/.test(
+      output,
+    )
+  )
+    return tlsConfigured ? 'tls-client-certificate' : 'tls-required';
   if (
     /connection refused|no such file or directory|no such host|network is unreachable|host is unreachable|connection reset/.test(
       output,
@@ -94,7 +108,7 @@ export async function runPreflight(request: PreflightRequest): Promise<Preflight
   const result = await runProcess({
     file: request.buildctlPath,
     args: [...daemonGlobalArgs(request.address, request.tls), 'debug', 'workers'],
-    env: request.env,
+    env: daemonEnv(request.env, request.tls),
     onLines: (lines, stream) => {
       (stream === 'stdout' ? stdout : stderr).push(lines);
     },
@@ -105,7 +119,7 @@ export async function runPreflight(request: PreflightRequest): Promise<Preflight
   if (result.timedOut) return { ok: false, kind: 'timeout', detail: '' };
   if (result.code === 0 && !result.cancelled)
     return { ok: true, platforms: parseWorkerPlatforms(stdout.text()) };
-  const tlsConfigured = request.tls.caCert !== undefined || request.tls.cert !== undefined;
+  const tlsConfigured = usesTls(request.tls);
   const detail = stderr.last().replace(/^error: /, '') || stdout.last() || `exit code ${String(result.code)}`;
   return { ok: false, kind: classifyPreflightFailure(stderr.text(), tlsConfigured), detail };
 }
@@ -128,13 +142,17 @@ export function preflightMessage(
       return ctx.loc('DaemonTlsName', address, valid?.[1] ?? '?', tls.serverName ?? address, outcome.detail);
     }
     case 'tls-client-certificate':
+      if (tls.cert === undefined)
+        return ctx.loc('DaemonTlsClientCertificateMissing', address, outcome.detail);
       return ctx.loc(
         'DaemonTlsClientCertificate',
         address,
-        tls.cert ?? ctx.loc('DaemonTlsNotSet'),
+        tls.cert,
         tls.key ?? ctx.loc('DaemonTlsNotSet'),
         outcome.detail,
       );
+    case 'tls-alpn':
+      return ctx.loc('DaemonTlsAlpn', address, outcome.detail);
     case 'tls-not-tls':
       return ctx.loc('DaemonTlsNotTls', address, outcome.detail);
     case 'tls-required':
