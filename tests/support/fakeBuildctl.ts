@@ -34,6 +34,12 @@ export interface FakeBuildctlBehaviour {
   crash?: boolean;
   floodMb?: number;
   cacheExportFail?: boolean;
+  /** Pushing the name with this tag fails (the names before it were pushed, the ones after it are not). */
+  pushFailTag?: string;
+  /** What the `RUN` step prints, line by line. */
+  runOutput?: string;
+  /** The `RUN` instruction as the Dockerfile spells it, which BuildKit prints as the step's name. */
+  runInstruction?: string;
 }
 
 /** The environment that makes the fake record into `recordDir` and behave as asked. */
@@ -49,6 +55,9 @@ export function fakeBuildctlEnv(
   if (behaviour.crash === true) env.FAKE_BUILDCTL_CRASH = '1';
   if (behaviour.floodMb !== undefined) env.FAKE_BUILDCTL_FLOOD_MB = String(behaviour.floodMb);
   if (behaviour.cacheExportFail === true) env.FAKE_BUILDCTL_CACHE_EXPORT_FAIL = '1';
+  if (behaviour.pushFailTag !== undefined) env.FAKE_BUILDCTL_PUSH_FAIL_TAG = behaviour.pushFailTag;
+  if (behaviour.runOutput !== undefined) env.FAKE_BUILDCTL_RUN_OUTPUT = behaviour.runOutput;
+  if (behaviour.runInstruction !== undefined) env.FAKE_BUILDCTL_RUN_INSTRUCTION = behaviour.runInstruction;
   return env;
 }
 

@@ -1,10 +1,11 @@
 import type { RunContext } from '../context';
 import type { InputProblem } from '../inputErrors';
 import type { RawInputs } from '../inputs';
-import { parseCacheInputs, type CacheSpec } from './cacheInputs';
+import { parseCacheInputs, type CacheInputs, type CacheSpec } from './cacheInputs';
 import { parseAddresses, parseTls } from './daemonInputs';
 import { splitExtraArgs } from './extraArgs';
-import { parseBoolean, parsePick, reporter, workingDirectory } from './fields';
+import { parseBoolean, parsePick, reporter, workingDirectory, type Report } from './fields';
+import { cacheToRegistryRefs, imageRefsClashingWithCache, type CacheRefSource } from './refClash';
 import { parseImageName, parseTags } from './imageInputs';
 import { readPipelineMetadata, type PipelineMetadata } from './pipelineLabels';
 import {
@@ -84,6 +85,33 @@ export interface BuildInputs {
   readonly cacheTo: readonly string[];
 }
 
+/**
+ * An image ref that is also a cache export's ref would be overwritten by the cache manifest (the image left
+ * untagged while the task reports it): a problem of the cache input, naming tags too.
+ */
+function reportCacheClashes(
+  refs: readonly string[],
+  push: boolean,
+  raw: RawInputs,
+  inputs: CacheInputs,
+  ctx: RunContext,
+  report: Report,
+): void {
+  const cacheRefs: CacheRefSource[] = cacheToRegistryRefs(raw.cacheTo);
+  // The registry cache is exported only when pushing (a validation build only reads it).
+  if (inputs.cache.kind === 'registry' && push)
+    cacheRefs.unshift({ ref: inputs.cache.ref, input: 'cacheRef' });
+  for (const { imageRef, cache } of imageRefsClashingWithCache(refs, cacheRefs)) {
+    const key =
+      cache.input === 'cacheTo'
+        ? 'BuildCacheToIsImage'
+        : raw.cacheRef.trim() === ''
+          ? 'BuildCacheDefaultIsImage'
+          : 'BuildCacheRefIsImage';
+    report(cache.input, ctx.loc(key, cache.ref, imageRef), cache.line);
+  }
+}
+
 /** Validates the build, cache, daemon and advanced inputs, pushing every problem found. */
 export function parseBuildInputs(
   raw: RawInputs,
@@ -116,8 +144,11 @@ export function parseBuildInputs(
   const cache = parseCacheInputs(raw, imageName?.name, registryHost, ctx, report);
   const addresses = parseAddresses(raw.buildkitAddress, ctx, report);
   const tls = parseTls(raw, workDir, ctx, report);
+  const refs = imageName === undefined ? [] : tags.map((t) => `${imageName.name}:${t}`);
+  reportCacheClashes(refs, push, raw, cache, ctx, report);
   const extraArgs = splitExtraArgs(raw.extraArgs);
-  if (extraArgs === undefined) report('extraArgs', ctx.loc('BuildExtraArgsQuote'));
+  if (extraArgs === 'openQuote') report('extraArgs', ctx.loc('BuildExtraArgsQuote'));
+  if (extraArgs === 'trailingBackslash') report('extraArgs', ctx.loc('BuildExtraArgsBackslash'));
 
   const name = imageName?.name ?? raw.repository.trim();
   return {
@@ -129,7 +160,7 @@ export function parseBuildInputs(
       push,
     },
     daemon: { addresses, tls },
-    extraArgs: extraArgs ?? [],
+    extraArgs: typeof extraArgs === 'string' ? [] : extraArgs,
     context,
     dockerfile,
     target,
