@@ -38,6 +38,8 @@ export interface FakeBuildctlBehaviour {
   pushFailTag?: string;
   /** What the `RUN` step prints, line by line. */
   runOutput?: string;
+  /** A file whose text the `RUN` step prints, line by line (for lines longer than an environment string). */
+  runOutputFile?: string;
   /** The `RUN` instruction as the Dockerfile spells it, which BuildKit prints as the step's name. */
   runInstruction?: string;
 }
@@ -57,6 +59,7 @@ export function fakeBuildctlEnv(
   if (behaviour.cacheExportFail === true) env.FAKE_BUILDCTL_CACHE_EXPORT_FAIL = '1';
   if (behaviour.pushFailTag !== undefined) env.FAKE_BUILDCTL_PUSH_FAIL_TAG = behaviour.pushFailTag;
   if (behaviour.runOutput !== undefined) env.FAKE_BUILDCTL_RUN_OUTPUT = behaviour.runOutput;
+  if (behaviour.runOutputFile !== undefined) env.FAKE_BUILDCTL_RUN_OUTPUT_FILE = behaviour.runOutputFile;
   if (behaviour.runInstruction !== undefined) env.FAKE_BUILDCTL_RUN_INSTRUCTION = behaviour.runInstruction;
   return env;
 }

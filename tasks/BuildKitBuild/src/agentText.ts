@@ -36,3 +36,12 @@ export function maskSecrets(text: string, secrets: Iterable<string>): string {
   for (const secret of ordered) if (masked.includes(secret)) masked = masked.split(secret).join('***');
   return masked;
 }
+
+/**
+ * An attachment name: the agent refuses names with characters invalid in file names (on Windows agents
+ * `"<>|:*?\\/` and controls), so those become spaces.
+ */
+export function attachmentName(title: string): string {
+  // eslint-disable-next-line no-control-regex
+  return title.replace(/[\x00-\x1f"<>|:*?\\/]/g, ' ').trim();
+}

@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import * as tl from 'azure-pipelines-task-lib/task';
-import { maskSecrets, neutralizeCommands } from './agentText';
+import { attachmentName, maskSecrets, neutralizeCommands } from './agentText';
 import type { EndpointReader, HttpProxy, Log, Publisher, RunContext } from './context';
 
 const endpoints: EndpointReader = {
@@ -29,15 +29,6 @@ function plain(text: string): string {
 /** A group title is one line: a line break would start a line the agent reads on its own. */
 function oneLine(text: string): string {
   return plain(text).replace(/[\r\n]+/g, ' ');
-}
-
-/**
- * An attachment name: the agent refuses names with characters invalid in file names (on Windows agents
- * `"<>|:*?\\/` and controls), so those become spaces.
- */
-export function attachmentName(title: string): string {
-  // eslint-disable-next-line no-control-regex
-  return title.replace(/[\x00-\x1f"<>|:*?\\/]/g, ' ').trim();
 }
 
 /** The attachment type of a Markdown section on the run's summary page (agent: CoreAttachmentType.Summary). */

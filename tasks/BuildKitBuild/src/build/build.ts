@@ -139,6 +139,7 @@ export async function runBuild(
         signal,
         killGraceMs: deps.killGraceMs,
         flowControl: () => deps.outputFull(),
+        secrets: () => ctx.log.registeredSecrets(),
         onLines: (lines) => {
           for (const line of lines) {
             failures.observe(line, progress.observe(line), vertexName);
