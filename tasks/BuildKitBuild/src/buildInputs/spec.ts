@@ -102,13 +102,13 @@ function reportCacheClashes(
   if (inputs.cache.kind === 'registry' && push)
     cacheRefs.unshift({ ref: inputs.cache.ref, input: 'cacheRef' });
   for (const { imageRef, cache } of imageRefsClashingWithCache(refs, cacheRefs)) {
-    const key =
+    const message =
       cache.input === 'cacheTo'
-        ? 'BuildCacheToIsImage'
+        ? ctx.loc('BuildCacheToIsImage', cache.ref, imageRef)
         : raw.cacheRef.trim() === ''
-          ? 'BuildCacheDefaultIsImage'
-          : 'BuildCacheRefIsImage';
-    report(cache.input, ctx.loc(key, cache.ref, imageRef), cache.line);
+          ? ctx.loc('BuildCacheDefaultIsImage', cache.ref, imageRef)
+          : ctx.loc('BuildCacheRefIsImage', cache.ref, imageRef);
+    report(cache.input, message, cache.line);
   }
 }
 
