@@ -100,8 +100,9 @@ describe('the bundled task with the fake buildctl (black box)', function () {
         imageRefWithDigest: `r.example/team/app@${digest}`,
       },
     );
-    const summary = run.commands.find((c) => c.name === 'task.uploadsummary');
+    const summary = run.commands.find((c) => c.name === 'task.addattachment');
     assert.ok(summary);
+    assert.deepEqual(summary.properties, { type: 'Distributedtask.Core.Summary', name: 'BuildKit build' });
     assert.equal(path.dirname(summary.message), run.tempDirectory);
     assert.match(fs.readFileSync(summary.message, 'utf8'), /\| Steps \| 3 Dockerfile steps, 1 cached \|/);
     assert.match(run.stdout, /^##\[group\]buildctl build on tcp:\/\/127\.0\.0\.1:\d+$/m);
@@ -167,7 +168,7 @@ describe('the bundled task with the fake buildctl (black box)', function () {
     assert.equal(builds(records).length, 0);
   });
 
-  it('fails with the failing Dockerfile step and an error issue for it, never retrying on another daemon', async () => {
+  it('fails with the failing Dockerfile step in one error issue at its line, never retrying on another daemon', async () => {
     const [d, other] = [await daemon(), await daemon()];
     const run = await runTask(
       await taskOptions(dir, records, { buildkitAddress: `${d.address}\n${other.address}` }, { failStep: 2 }),
@@ -175,12 +176,23 @@ describe('the bundled task with the fake buildctl (black box)', function () {
     assert.equal(builds(records).length, 1, 'a build that started is not retried elsewhere');
     assert.equal(run.result, 'Failed');
     const step = '[2/3] RUN make: process "/bin/sh -c make" did not complete successfully: exit code: 2';
-    assert.equal(run.resultMessage, `The build failed: ${step}`);
-    const issue = run.commands.find((c) => c.name === 'task.logissue' && c.message === step);
-    assert.ok(issue, 'a logissue for the failing step');
-    assert.equal(issue.properties.type, 'error');
-    assert.equal(issue.properties.linenumber, '2');
-    assert.ok(run.commands.some((c) => c.name === 'task.uploadsummary'));
+    const message = `The build failed: ${step} Nothing reached the registry: r.example/team/app:7, r.example/team/app:latest not pushed.`;
+    assert.equal(run.resultMessage, message);
+    const issues = run.commands.filter((c) => ['task.logissue', 'task.issue'].includes(c.name));
+    assert.deepEqual(
+      issues.map((c) => ({ name: c.name, ...c.properties, message: c.message })),
+      [
+        {
+          name: 'task.logissue',
+          type: 'error',
+          sourcepath: path.join(dir, 'Dockerfile'),
+          linenumber: '2',
+          message,
+        },
+      ],
+      'the failure is reported once, at the Dockerfile line',
+    );
+    assert.ok(run.commands.some((c) => c.name === 'task.addattachment'));
   });
 
   it('on SIGTERM mid-build: buildctl gets the signal, the result is Cancelled, credentials are gone', async () => {

@@ -219,7 +219,7 @@ describe('branch-scoped registry cache (black box)', function () {
     assert.match(pr.stdout, /^2 of 3 Dockerfile steps came from the cache/m);
     assert.deepEqual(fs.readFileSync(defaultFile), before, 'the default branch cache is unchanged');
 
-    const summary = pr.commands.find((c) => c.name === 'task.uploadsummary');
+    const summary = pr.commands.find((c) => c.name === 'task.addattachment');
     assert.ok(summary);
     const text = fs.readFileSync(summary.message, 'utf8');
     assert.match(text, /#### Cache/);

@@ -187,8 +187,14 @@ describe('the build summary', () => {
   const base = {
     succeeded: true,
     refs: ['r.example/team/app:1', 'r.example/team/app:latest'],
-    pushed: true,
-    digest: `sha256:${'a'.repeat(64)}`,
+    push: {
+      requested: true,
+      pushed: ['r.example/team/app:1', 'r.example/team/app:latest'],
+      failed: undefined,
+      notPushed: [],
+      digest: `sha256:${'a'.repeat(64)}`,
+      local: false,
+    },
     pinned: `r.example/team/app@sha256:${'a'.repeat(64)}`,
     platforms: ['linux/amd64', 'linux/arm64'],
     daemon: 'tcp://buildkitd:1234',
@@ -201,7 +207,11 @@ describe('the build summary', () => {
   it('shows refs, digest, platforms, daemon, duration and steps, with a pinned reference', () => {
     const markdown = renderSummary(base, loc);
     assert.match(markdown, /^### BuildKit build succeeded$/m);
-    assert.match(markdown, /\| Images \| `r\.example\/team\/app:1`<br>`r\.example\/team\/app:latest` \|/);
+    assert.match(
+      markdown,
+      /\| Images \| `r\.example\/team\/app:1` pushed<br>`r\.example\/team\/app:latest` pushed \|/,
+    );
+    assert.match(markdown, /\| Pushed \| yes \|/);
     assert.match(markdown, /\| Digest \| `sha256:a{64}` \|/);
     assert.match(markdown, /\| Platforms \| `linux\/amd64`, `linux\/arm64` \|/);
     assert.match(markdown, /\| Daemon \| `tcp:\/\/buildkitd:1234` \|/);
@@ -215,7 +225,7 @@ describe('the build summary', () => {
       {
         ...base,
         succeeded: false,
-        digest: undefined,
+        push: { ...base.push, pushed: [], notPushed: base.refs, digest: undefined },
         pinned: undefined,
         platforms: [],
         failure: 'a | b `c`',
@@ -224,7 +234,8 @@ describe('the build summary', () => {
     );
     assert.match(markdown, /^### BuildKit build failed$/m);
     assert.match(markdown, /\| Platforms \| the daemon's default \|/);
-    assert.match(markdown, /^Failure: `` a \\\| b `c` ``$/m);
+    assert.match(markdown, /\| Pushed \| no \|/);
+    assert.match(markdown, /^Failure:\n\n```\na \| b `c`\n```$/m);
     assert.doesNotMatch(markdown, /@sha256/);
   });
 

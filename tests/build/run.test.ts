@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildctlBuildArgs } from '../../tasks/BuildKitBuild/src/build/args';
 import { runBuild, type BuildDeps } from '../../tasks/BuildKitBuild/src/build/build';
+import { BuildFailedError } from '../../tasks/BuildKitBuild/src/build/errors';
 import {
   selectDaemon,
   type DaemonDeps,
@@ -333,6 +334,7 @@ describe('runBuild', () => {
     assert.match(summary.content, /\| Steps \| 3 Dockerfile steps, 1 cached \|/);
     assert.match(summary.content, /\| Platforms \| `linux\/amd64`, `linux\/arm64` \|/);
     assert.match(summary.content, new RegExp(`\\| Digest \\| \`${digest}\` \\|`));
+    assert.equal(summary.title, 'BuildKit build');
     assert.deepEqual(ctx.recorded.issues, []);
   });
 
@@ -345,7 +347,7 @@ describe('runBuild', () => {
     assert.equal(readInvocations(records)[0]?.env.DOCKER_CONFIG, undefined);
   });
 
-  it('fails with the failing step, logs an issue at the Dockerfile line, and still uploads a summary', async () => {
+  it('fails with the failing step at the Dockerfile line (reported once, by the caller), and still uploads a summary', async () => {
     const ctx = makeContext({
       env: { PATH, ...fakeBuildctlEnv(records, { failStep: 2 }) },
       variables: { 'Agent.TempDirectory': dir },
@@ -353,17 +355,20 @@ describe('runBuild', () => {
     const inputs = buildInputsFor(dir);
     await assert.rejects(
       runBuild(inputs, environment(), ctx, new AbortController().signal, deps),
-      (error: Error) =>
-        error.message ===
-        'The build failed: [2/3] RUN make: process "/bin/sh -c make" did not complete successfully: exit code: 2',
-    );
-    assert.deepEqual(ctx.recorded.issues, [
-      {
-        message: '[2/3] RUN make: process "/bin/sh -c make" did not complete successfully: exit code: 2',
-        location: { file: inputs.dockerfile, line: 2 },
+      (error: Error) => {
+        assert.ok(error instanceof BuildFailedError);
+        assert.equal(
+          error.message,
+          'The build failed: [2/3] RUN make: process "/bin/sh -c make" did not complete successfully: exit code: 2' +
+            ' Nothing reached the registry: r.example/team/app:42 not pushed.',
+        );
+        assert.deepEqual(error.location, { file: inputs.dockerfile, line: 2 });
+        return true;
       },
-    ]);
+    );
+    assert.deepEqual(ctx.recorded.issues, [], 'no issue of its own: the result is the one report');
     assert.match(ctx.recorded.summaries[0]?.content ?? '', /^### BuildKit build failed$/m);
+    assert.match(ctx.recorded.summaries[0]?.content ?? '', /^\| Pushed \| no \|$/m);
     assert.deepEqual(
       ctx.recorded.outputs.map((o) => o.name),
       ['buildkitAddress'],

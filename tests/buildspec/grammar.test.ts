@@ -103,8 +103,11 @@ describe('input text helpers', () => {
   it('splits extraArgs like a shell without running one', () => {
     assert.deepEqual(splitExtraArgs('  '), []);
     assert.deepEqual(splitExtraArgs(`a "b c" 'd e' f\\ g`), ['a', 'b c', 'd e', 'f g']);
-    assert.equal(splitExtraArgs('a "b'), undefined);
-    assert.equal(splitExtraArgs("a 'b"), undefined);
+    assert.equal(splitExtraArgs('a "b'), 'openQuote');
+    assert.equal(splitExtraArgs("a 'b"), 'openQuote');
+    assert.equal(splitExtraArgs('--opt build-arg:Z=\\'), 'trailingBackslash');
+    assert.equal(splitExtraArgs('"a\\'), 'openQuote');
+    assert.deepEqual(splitExtraArgs('a\\\\'), ['a\\']);
   });
 });
 

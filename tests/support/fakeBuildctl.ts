@@ -39,6 +39,14 @@ export interface FakeBuildctlBehaviour {
   /** With cacheDir: ms to pull the base image on an empty daemon, and to pull one cached layer. */
   pullMs?: number;
   layerMs?: number;
+  /** Pushing the name with this tag fails (the names before it were pushed, the ones after it are not). */
+  pushFailTag?: string;
+  /** What the `RUN` step prints, line by line. */
+  runOutput?: string;
+  /** A file whose text the `RUN` step prints, line by line (for lines longer than an environment string). */
+  runOutputFile?: string;
+  /** The `RUN` instruction as the Dockerfile spells it, which BuildKit prints as the step's name. */
+  runInstruction?: string;
 }
 
 /** The environment that makes the fake record into `recordDir` and behave as asked. */
@@ -57,6 +65,10 @@ export function fakeBuildctlEnv(
   if (behaviour.cacheDir !== undefined) env.FAKE_BUILDCTL_CACHE_DIR = behaviour.cacheDir;
   if (behaviour.pullMs !== undefined) env.FAKE_BUILDCTL_PULL_MS = String(behaviour.pullMs);
   if (behaviour.layerMs !== undefined) env.FAKE_BUILDCTL_LAYER_MS = String(behaviour.layerMs);
+  if (behaviour.pushFailTag !== undefined) env.FAKE_BUILDCTL_PUSH_FAIL_TAG = behaviour.pushFailTag;
+  if (behaviour.runOutput !== undefined) env.FAKE_BUILDCTL_RUN_OUTPUT = behaviour.runOutput;
+  if (behaviour.runOutputFile !== undefined) env.FAKE_BUILDCTL_RUN_OUTPUT_FILE = behaviour.runOutputFile;
+  if (behaviour.runInstruction !== undefined) env.FAKE_BUILDCTL_RUN_INSTRUCTION = behaviour.runInstruction;
   return env;
 }
 

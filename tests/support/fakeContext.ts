@@ -23,8 +23,8 @@ export interface Recorded {
   /** Values passed to setSecret (empty strings included: the caller decides what to mask). */
   readonly secrets: string[];
   readonly outputs: { name: string; value: string }[];
-  /** Summaries uploaded, with the file's content read at upload time. */
-  readonly summaries: { path: string; content: string }[];
+  /** Summaries uploaded, with the file's content read at upload time and the section's title. */
+  readonly summaries: { path: string; content: string; title: string }[];
   readonly issues: { message: string; location?: { file: string; line?: number } }[];
 }
 
@@ -106,13 +106,14 @@ export function makeContext(options: FakeContextOptions = {}): FakeContext {
     setSecret: (value) => {
       recorded.secrets.push(value);
     },
+    registeredSecrets: () => recorded.secrets.filter((s) => s !== ''),
   };
   const publish: Publisher = {
     setOutput: (name, value) => {
       recorded.outputs.push({ name, value });
     },
-    uploadSummary: (markdownPath) => {
-      recorded.summaries.push({ path: markdownPath, content: fs.readFileSync(markdownPath, 'utf8') });
+    uploadSummary: (markdownPath, title) => {
+      recorded.summaries.push({ path: markdownPath, content: fs.readFileSync(markdownPath, 'utf8'), title });
     },
     logIssue: (message, location) => {
       recorded.issues.push(location === undefined ? { message } : { message, location });

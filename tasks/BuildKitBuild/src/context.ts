@@ -8,7 +8,10 @@ export interface EndpointReader {
   data(id: string, key: string): string | undefined;
 }
 
-/** Where the task writes what users read. Backed by task-lib in the task, by a recorder in tests. */
+/**
+ * Where the task writes what users read. Backed by task-lib in the task (taskContext.ts, which masks the
+ * registered secrets and makes agent commands in the text inert), by a recorder in tests.
+ */
 export interface Log {
   info(message: string): void;
   warning(message: string): void;
@@ -17,14 +20,19 @@ export interface Log {
   group(title: string): () => void;
   /** Masks a value in every later line of the log (`##vso[task.setsecret]`). */
   setSecret(value: string): void;
+  /** Every value registered with setSecret so far (for code that must never cut one in two). */
+  registeredSecrets(): readonly string[];
 }
 
 /** What the task hands back to the pipeline. */
 export interface Publisher {
   /** An output variable (`##vso[task.setvariable isOutput=true]`). */
   setOutput(name: string, value: string): void;
-  /** Attaches a Markdown file to the run's summary page (`##vso[task.uploadsummary]`). */
-  uploadSummary(markdownPath: string): void;
+  /**
+   * Attaches a Markdown file to the run's summary page as a section titled `title`
+   * (`##vso[task.addattachment type=Distributedtask.Core.Summary;name=<title>]`).
+   */
+  uploadSummary(markdownPath: string, title: string): void;
   /** A `##vso[task.logissue type=error]` pointing at a file and line where known. */
   logIssue(message: string, location?: { file: string; line?: number }): void;
 }

@@ -9,7 +9,8 @@ import { readInputs } from './inputs';
 import { getRegistryCredentials } from './registry/credentials';
 import { writeDockerConfig, type PrivateDockerConfig } from './registry/dockerConfig';
 import { parseTaskSpec } from './spec';
-import { taskContext } from './taskContext';
+import { reportResult, taskContext } from './taskContext';
+import { BuildFailedError } from './build/errors';
 import { resolveBuildctl } from './tool/install';
 import { errorText } from './errorText';
 
@@ -63,9 +64,10 @@ async function run(ctx: RunContext, signal: AbortSignal, resources: Resources): 
 
 function describeSuccess(outcome: BuildOutcome, ctx: RunContext): string {
   if (outcome.refs.length === 0) return ctx.loc('RunSucceededUntagged');
-  return outcome.digest === undefined
-    ? ctx.loc('RunSucceededNoDigest', outcome.refs.join(', '))
-    : ctx.loc('RunSucceeded', outcome.refs.join(', '), outcome.digest);
+  const { digest, local } = outcome.push;
+  const refs = outcome.refs.join(', ');
+  if (digest === undefined) return ctx.loc('RunSucceededNoDigest', refs);
+  return local ? ctx.loc('RunSucceededLocal', refs, digest) : ctx.loc('RunSucceeded', refs, digest);
 }
 
 /** Credentials first (immediate), then a daemon started for this job (which may take a few seconds). */
@@ -85,6 +87,11 @@ function describeFailure(error: unknown, ctx: RunContext): string {
   return errorText(error);
 }
 
+/** Where the failure is, when it is at a line of the Dockerfile. */
+function failureLocation(error: unknown): { file: string; line: number } | undefined {
+  return error instanceof BuildFailedError ? error.location : undefined;
+}
+
 async function main(): Promise<void> {
   tl.setResourcePath(path.join(__dirname, 'task.json'));
   const ctx = taskContext();
@@ -100,12 +107,12 @@ async function main(): Promise<void> {
   process.on('SIGTERM', onSignal);
   try {
     const outcome = await run(ctx, cancellation.signal, resources);
-    tl.setResult(tl.TaskResult.Succeeded, describeSuccess(outcome, ctx));
+    reportResult('Succeeded', describeSuccess(outcome, ctx));
   } catch (error: unknown) {
     if (error instanceof CancelledError || cancellation.signal.aborted) {
-      tl.setResult(tl.TaskResult.Cancelled, ctx.loc('Cancelled', String(cancellation.signal.reason ?? '')));
+      reportResult('Cancelled', ctx.loc('Cancelled', String(cancellation.signal.reason ?? '')));
     } else {
-      tl.setResult(tl.TaskResult.Failed, describeFailure(error, ctx));
+      reportResult('Failed', describeFailure(error, ctx), failureLocation(error));
     }
   } finally {
     await release(resources, ctx);

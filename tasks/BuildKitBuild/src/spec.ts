@@ -1,4 +1,5 @@
 import { parseBuildInputs, type BuildInputs } from './buildInputs/spec';
+import { commandLineProblems } from './build/limits';
 import type { RunContext } from './context';
 import { InputError, type InputProblem } from './inputErrors';
 import type { RawInputs } from './inputs';
@@ -18,6 +19,9 @@ export function parseTaskSpec(raw: RawInputs, ctx: RunContext): TaskSpec {
   const registry = parseRegistry(raw, ctx, problems);
   const tool = parseTool(raw, ctx, problems);
   const build = parseBuildInputs(raw, ctx, registry.host, problems);
+  // Limits of the operating system, checked before anything runs (credentials included), once the inputs
+  // they depend on are valid.
+  if (problems.length === 0) problems.push(...commandLineProblems(build, ctx));
   if (problems.length > 0) throw new InputError(problems);
   return { registry, tool, build };
 }

@@ -1,5 +1,6 @@
 import * as os from 'node:os';
 import * as tl from 'azure-pipelines-task-lib/task';
+import { attachmentName, maskSecrets, neutralizeCommands } from './agentText';
 import type { EndpointReader, HttpProxy, Log, Publisher, RunContext } from './context';
 
 const endpoints: EndpointReader = {
@@ -14,38 +15,77 @@ const endpoints: EndpointReader = {
   data: (id, key) => tl.getEndpointDataParameter(id, key, true),
 };
 
+/** Values registered with setSecret: masked here before anything is written, and never cut in two. */
+const registeredSecrets = new Set<string>();
+
+/**
+ * The one place that writes to the agent. Every text that may hold outside text (build output, registry
+ * errors, inputs) is masked and then made inert (agentText.ts) before it reaches stdout or a command's data.
+ */
+function plain(text: string): string {
+  return neutralizeCommands(maskSecrets(text, registeredSecrets));
+}
+
+/** A group title is one line: a line break would start a line the agent reads on its own. */
+function oneLine(text: string): string {
+  return plain(text).replace(/[\r\n]+/g, ' ');
+}
+
+/** The attachment type of a Markdown section on the run's summary page (agent: CoreAttachmentType.Summary). */
+const SUMMARY_ATTACHMENT = 'Distributedtask.Core.Summary';
+
 const log: Log = {
   info: (message) => {
-    console.log(message);
+    console.log(plain(message));
   },
   warning: (message) => {
-    tl.warning(message);
+    tl.warning(plain(message));
   },
   debug: (message) => {
-    tl.debug(message);
+    tl.debug(plain(message));
   },
   group: (title) => {
-    console.log(`##[group]${title}`);
+    console.log(`##[group]${oneLine(title)}`);
     return () => {
       console.log('##[endgroup]');
     };
   },
   setSecret: (value) => {
-    if (value !== '') tl.setSecret(value);
+    if (value === '') return;
+    registeredSecrets.add(value);
+    tl.setSecret(value);
   },
+  registeredSecrets: () => [...registeredSecrets],
 };
 
 const publish: Publisher = {
   setOutput: (name, value) => {
     tl.setVariable(name, value, false, true);
   },
-  uploadSummary: (markdownPath) => {
-    tl.uploadSummary(markdownPath);
+  uploadSummary: (markdownPath, title) => {
+    tl.addAttachment(SUMMARY_ATTACHMENT, attachmentName(title), markdownPath);
   },
   logIssue: (message, location) => {
-    tl.logIssue(tl.IssueType.Error, message, location?.file, location?.line);
+    tl.logIssue(tl.IssueType.Error, plain(message), location?.file, location?.line);
   },
 };
+
+export type TaskOutcome = 'Succeeded' | 'Failed' | 'Cancelled';
+
+/**
+ * Reports the task's result once: a failure becomes one error issue (at the file and line when known)
+ * and the `task.complete` carrying the same text, which the agent shows as the step's last status and does
+ * not turn into a second issue.
+ */
+export function reportResult(
+  outcome: TaskOutcome,
+  message: string,
+  location?: { file: string; line?: number },
+): void {
+  const text = plain(message);
+  if (outcome === 'Failed') publish.logIssue(text, location);
+  tl.command('task.complete', { result: outcome }, text);
+}
 
 /** The agent's proxy for a URL, through task-lib (which applies Agent.ProxyBypassList). */
 function httpProxy(requestUrl: string): HttpProxy | undefined {
@@ -53,7 +93,7 @@ function httpProxy(requestUrl: string): HttpProxy | undefined {
   if (config === null) return undefined;
   const url = new URL(config.proxyUrl);
   const port = url.port !== '' ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
-  if (config.proxyPassword) tl.setSecret(config.proxyPassword);
+  if (config.proxyPassword) log.setSecret(config.proxyPassword);
   return {
     host: `${url.protocol}//${url.hostname}`,
     port,

@@ -8,7 +8,9 @@ import type { Buildctl } from '../tool/install';
 import { buildctlBuildArgs } from './args';
 import type { SelectedDaemon } from '../daemon/select';
 import { daemonEnv } from '../daemon/flags';
-import { FailureTracker, type BuildFailure } from './errors';
+import { BuildFailedError, FailureTracker, type BuildFailure } from './errors';
+import { PushTracker, type PushReport } from './pushes';
+import { maskSecrets } from '../agentText';
 import { readBuildMetadata, type BuildMetadata } from './metadata';
 import { runProcess } from './process';
 import { ProgressTracker } from './progress';
@@ -54,29 +56,45 @@ export function displayCommand(file: string, args: readonly string[]): string {
 
 /** What a build produced, as published in the output variables. */
 export interface BuildOutcome {
+  /** The requested refs (named locally for a validation build). */
   readonly refs: readonly string[];
-  readonly digest: string | undefined;
-  /** `name@digest`, for pinned deployments. */
+  /** What reached the registry. */
+  readonly push: PushReport;
+  /** `name@digest`, for pinned deployments: only when something was pushed. */
   readonly pinned: string | undefined;
 }
 
-/** Publishes what the metadata says, as soon as it is known; returns what was published. */
+/**
+ * Publishes what is known to be true, as soon as it is known: imageDigest, imageRefWithDigest and imageRefs
+ * for the refs that reached the registry (also when a later one failed), imageRefs alone for a successful
+ * validation build. Every value has the form its name promises (the digest was validated, refs are the
+ * validated inputs): nothing of the log is published as it is.
+ */
 function publishOutputs(
   inputs: BuildInputs,
-  metadata: BuildMetadata | undefined,
+  push: PushReport,
   succeeded: boolean,
   ctx: RunContext,
 ): BuildOutcome {
-  const digest = metadata?.digest;
-  const refs =
-    metadata !== undefined && metadata.imageNames.length > 0 ? metadata.imageNames : inputs.image.refs;
-  const pinned = digest === undefined ? undefined : `${inputs.image.name}@${digest}`;
-  if (digest !== undefined && pinned !== undefined) {
-    ctx.publish.setOutput('imageDigest', digest);
+  const pinned =
+    push.pushed.length > 0 && push.digest !== undefined && !push.local
+      ? `${inputs.image.name}@${push.digest}`
+      : undefined;
+  if (pinned !== undefined && push.digest !== undefined) {
+    ctx.publish.setOutput('imageDigest', push.digest);
     ctx.publish.setOutput('imageRefWithDigest', pinned);
+    ctx.publish.setOutput('imageRefs', push.pushed.join(','));
+  } else if (succeeded && !push.requested && inputs.image.refs.length > 0) {
+    ctx.publish.setOutput('imageRefs', inputs.image.refs.join(','));
   }
-  if (digest !== undefined || succeeded) ctx.publish.setOutput('imageRefs', refs.join(','));
-  return { refs, digest, pinned };
+  return { refs: inputs.image.refs, push, pinned };
+}
+
+/** What the result says about the registry when a build failed after pushing, or pushed nothing. */
+function pushStatement(push: PushReport, ctx: RunContext): string | undefined {
+  if (!push.requested || push.notPushed.length === 0) return undefined;
+  if (push.pushed.length === 0) return ctx.loc('RunNothingPushed', push.notPushed.join(', '));
+  return ctx.loc('RunPushedPartly', push.pushed.join(', '), push.digest ?? '', push.notPushed.join(', '));
 }
 
 function readMetadata(file: string, ctx: RunContext): BuildMetadata | undefined {
@@ -108,6 +126,7 @@ export async function runBuild(
     if (environment.dockerConfigDir !== undefined) env.DOCKER_CONFIG = environment.dockerConfigDir;
     const progress = new ProgressTracker();
     const failures = new FailureTracker();
+    const pushes = new PushTracker(inputs.image.refs);
     const cacheImports = new CacheImportTracker();
     logCachePlan(inputs.cache, inputs.image.push, ctx);
     const vertexName = (vertex: number): string | undefined => progress.vertexName(vertex);
@@ -124,9 +143,11 @@ export async function runBuild(
         signal,
         killGraceMs: deps.killGraceMs,
         flowControl: () => deps.outputFull(),
+        secrets: () => ctx.log.registeredSecrets(),
         onLines: (lines) => {
           for (const line of lines) {
             failures.observe(line, progress.observe(line), vertexName);
+            pushes.observe(line);
             cacheImports.observe(line);
           }
           ctx.log.info(lines.join('\n'));
@@ -137,7 +158,9 @@ export async function runBuild(
     }
     const durationMs = deps.now() - started;
     const succeeded = result.code === 0 && !result.cancelled;
-    const outcome = publishOutputs(inputs, readMetadata(metadataFile, ctx), succeeded, ctx);
+    const metadata = readMetadata(metadataFile, ctx);
+    const push = pushes.report(inputs.image.push, succeeded, metadata?.digest);
+    const outcome = publishOutputs(inputs, push, succeeded, ctx);
     if (result.cancelled) throw cancelledBy(signal);
 
     // Killed by a signal we did not send: its last lines are progress, not the reason (e.g. the OOM killer).
@@ -150,21 +173,22 @@ export async function runBuild(
     const importResults = cacheImports.results(inputs.cache.kind === 'registry' ? inputs.cache.imports : []);
     logCacheResults(importResults, stats, ctx);
     const summaryFile = path.join(root, `buildkit-build-summary-${crypto.randomUUID()}.md`);
+    // The summary is uploaded as a file, which the agent does not mask: mask it here.
+    const secrets = ctx.log.registeredSecrets();
     fs.writeFileSync(
       summaryFile,
       renderSummary(
         {
           succeeded,
           refs: outcome.refs,
-          pushed: inputs.image.push,
-          digest: outcome.digest,
+          push,
           pinned: outcome.pinned,
           platforms: inputs.platforms,
-          daemon: address,
+          daemon: maskSecrets(address, secrets),
           durationMs,
           steps: stats.steps,
           cached: stats.cached,
-          failure: failure?.message,
+          failure: failure === undefined ? undefined : maskSecrets(failure.message, secrets),
           cache: {
             imports: importResults,
             exportRef: exportedCacheRef(inputs.cache, inputs.image.push),
@@ -174,7 +198,7 @@ export async function runBuild(
         ctx.loc,
       ),
     );
-    ctx.publish.uploadSummary(summaryFile);
+    ctx.publish.uploadSummary(summaryFile, ctx.loc('RunSummarySection'));
 
     if (failure !== undefined) {
       // BuildKit names the Dockerfile by its base name: point the issue at the real file.
@@ -182,8 +206,9 @@ export async function runBuild(
         failure.location !== undefined && failure.location.file === path.basename(inputs.dockerfile)
           ? { file: inputs.dockerfile, line: failure.location.line }
           : failure.location;
-      ctx.publish.logIssue(failure.message, location);
-      throw new Error(ctx.loc('RunFailed', failure.message));
+      const statement = pushStatement(push, ctx);
+      const message = ctx.loc('RunFailed', failure.message);
+      throw new BuildFailedError(statement === undefined ? message : `${message} ${statement}`, location);
     }
     for (const problem of progress.cacheExportFailures())
       ctx.log.warning(ctx.loc('RunCacheExportFailed', problem));

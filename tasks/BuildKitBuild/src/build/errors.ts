@@ -60,3 +60,17 @@ export class FailureTracker {
     return this.lastLine === undefined ? undefined : { message: this.lastLine };
   }
 }
+
+/**
+ * A failed build, carrying where in the Dockerfile it failed: the task reports it once, as one error issue
+ * at that place (and the same text as the step's result).
+ */
+export class BuildFailedError extends Error {
+  constructor(
+    message: string,
+    readonly location: { readonly file: string; readonly line: number } | undefined,
+  ) {
+    super(message);
+    this.name = 'BuildFailedError';
+  }
+}

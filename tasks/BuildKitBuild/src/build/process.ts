@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { LineSplitter } from './lines';
+import { LineSplitter, MAX_LINE_LENGTH } from './lines';
 
 export type StreamName = 'stdout' | 'stderr';
 
@@ -21,6 +21,8 @@ export interface RunProcessOptions {
    * its full pipe) until it settles. Keeps memory bounded when whoever reads our output is slower.
    */
   readonly flowControl?: () => Promise<void> | undefined;
+  /** Secrets registered so far: a line too long to pass on whole is never cut inside one. */
+  readonly secrets?: () => readonly string[];
 }
 
 export interface ProcessResult {
@@ -56,7 +58,7 @@ export function runProcess(options: RunProcessOptions): Promise<ProcessResult> {
     let timedOut = false;
     let killTimer: NodeJS.Timeout | undefined;
     const follow = (stream: NodeJS.ReadableStream, name: StreamName): LineSplitter => {
-      const splitter = new LineSplitter();
+      const splitter = new LineSplitter(MAX_LINE_LENGTH, options.secrets);
       stream.on('data', (chunk: Buffer) => {
         const lines = splitter.push(chunk);
         if (lines.length === 0) return;

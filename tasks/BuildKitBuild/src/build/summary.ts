@@ -1,12 +1,14 @@
 import type { Localize } from '../localize';
 import type { CacheImportResult, CacheSummary } from './cacheReport';
+import type { PushReport } from './pushes';
 
 export interface SummaryData {
   readonly succeeded: boolean;
+  /** Every requested `name:tag`. */
   readonly refs: readonly string[];
-  readonly pushed: boolean;
-  readonly digest: string | undefined;
-  /** `name@digest`, as published in imageRefWithDigest. */
+  /** What reached the registry and what did not. */
+  readonly push: PushReport;
+  /** `name@digest`, as published in imageRefWithDigest; only for an image in the registry. */
   readonly pinned: string | undefined;
   /** Target platforms; empty: the daemon's default. */
   readonly platforms: readonly string[];
@@ -14,7 +16,7 @@ export interface SummaryData {
   readonly durationMs: number;
   readonly steps: number;
   readonly cached: number;
-  /** Why it failed, when it did. */
+  /** Why it failed, when it did (outside text: shown in a code block, never as Markdown). */
   readonly failure: string | undefined;
   /** The registry cache: imports and what BuildKit said of each, the export. */
   readonly cache?: CacheSummary | undefined;
@@ -31,22 +33,73 @@ export function formatDuration(ms: number): string {
   return hours > 0 ? `${hours}h ${String(minutes).padStart(2, '0')}m ${rest}s` : `${minutes}m ${rest}s`;
 }
 
-/** Inline code that survives any content: backticks and table pipes cannot break out of the cell. */
+/** The longest run of backticks in a text. */
+function longestBacktickRun(text: string): number {
+  let longest = 0;
+  for (const run of text.matchAll(/`+/g)) longest = Math.max(longest, run[0].length);
+  return longest;
+}
+
+/**
+ * Inline code for a table cell that survives any content: the fence is longer than any backtick run inside
+ * (so the text cannot close it), line breaks become spaces (a row is one line), pipes are escaped for the
+ * table (a backslash right before a pipe is kept apart from it by a zero-width space, so that it cannot
+ * escape the escape). Inside a code span, `<html>`, `[links](…)` and `![images](…)` are shown as text.
+ */
 export function code(text: string): string {
-  const clean = text.replace(/[\r\n]+/g, ' ').replace(/\|/g, '\\|');
-  const fence = clean.includes('`') ? '``' : '`';
-  return `${fence}${fence === '``' ? ' ' : ''}${clean}${fence === '``' ? ' ' : ''}${fence}`;
+  const clean = text
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/\\(?=\|)/g, '\\\u200b')
+    .replace(/\|/g, '\\|');
+  const fence = '`'.repeat(longestBacktickRun(clean) + 1);
+  // A backtick at either end would join the fence; CommonMark strips one space on each side when both are
+  // there. Padding both sides with a space then keeps the text exact.
+  const pad = /^`|`$/.test(clean) || (clean.startsWith(' ') && clean.endsWith(' ')) ? ' ' : '';
+  return `${fence}${pad}${clean}${pad}${fence}`;
+}
+
+/** A fenced code block that any text, also one with backtick fences or many lines, cannot close early. */
+export function codeBlock(text: string): string[] {
+  const fence = '`'.repeat(Math.max(3, longestBacktickRun(text) + 1));
+  return [fence, ...text.split(/\r?\n|\r/), fence];
+}
+
+function imageCell(data: SummaryData, loc: Localize): string {
+  if (data.refs.length === 0) return loc('RunSummaryNone');
+  const { push } = data;
+  return data.refs
+    .map((ref) => {
+      if (!push.requested) return code(ref);
+      const state = push.pushed.includes(ref)
+        ? loc('RunSummaryRefPushed')
+        : push.failed?.ref === ref
+          ? loc('RunSummaryRefPushFailed')
+          : loc('RunSummaryRefNotPushed');
+      return `${code(ref)} ${state}`;
+    })
+    .join('<br>');
+}
+
+function pushedCell(data: SummaryData, loc: Localize): string {
+  const { push } = data;
+  if (!push.requested) return loc('RunSummaryNotRequested');
+  if (push.pushed.length === 0) return loc('RunSummaryNo');
+  if (push.notPushed.length === 0) return loc('RunSummaryYes');
+  return loc('RunSummaryPartly', push.pushed.length, data.refs.length);
+}
+
+function digestCell(data: SummaryData, loc: Localize): string {
+  const { digest, local } = data.push;
+  if (digest === undefined) return loc('RunSummaryNone');
+  return local ? `${code(digest)} ${loc('RunSummaryDigestLocal')}` : code(digest);
 }
 
 /** Pure: the Markdown build summary attached to the run's summary page. */
 export function renderSummary(data: SummaryData, loc: Localize): string {
   const rows: [string, string][] = [
-    [
-      loc('RunSummaryImages'),
-      data.refs.length > 0 ? data.refs.map(code).join('<br>') : loc('RunSummaryNone'),
-    ],
-    [loc('RunSummaryPushed'), data.pushed ? loc('RunSummaryYes') : loc('RunSummaryNo')],
-    [loc('RunSummaryDigest'), data.digest === undefined ? loc('RunSummaryNone') : code(data.digest)],
+    [loc('RunSummaryImages'), imageCell(data, loc)],
+    [loc('RunSummaryPushed'), pushedCell(data, loc)],
+    [loc('RunSummaryDigest'), digestCell(data, loc)],
     [
       loc('RunSummaryPlatforms'),
       data.platforms.length > 0 ? data.platforms.map(code).join(', ') : loc('RunSummaryPlatformsDefault'),
@@ -63,9 +116,9 @@ export function renderSummary(data: SummaryData, loc: Localize): string {
     ...rows.map(([name, value]) => `| ${name} | ${value} |`),
   ];
   lines.push(...renderCacheSection(data.cache, loc));
-  if (data.failure !== undefined) lines.push('', `${loc('RunSummaryFailure')} ${code(data.failure)}`);
-  if (data.succeeded && data.pinned !== undefined) {
-    lines.push('', loc('RunSummaryPinned'), '', '```', data.pinned, '```');
+  if (data.failure !== undefined) lines.push('', loc('RunSummaryFailure'), '', ...codeBlock(data.failure));
+  if (data.pinned !== undefined && data.push.pushed.length > 0) {
+    lines.push('', loc('RunSummaryPinned'), '', ...codeBlock(data.pinned));
   }
   return `${lines.join('\n')}\n`;
 }

@@ -2,10 +2,11 @@ import type { RunContext } from '../context';
 import type { InputProblem } from '../inputErrors';
 import type { RawInputs } from '../inputs';
 import { readBranchFacts } from './branchCache';
-import { parseCacheInputs, type CacheSpec } from './cacheInputs';
+import { parseCacheInputs, type CacheInputs, type CacheSpec } from './cacheInputs';
 import { parseAddresses, parseTls } from './daemonInputs';
 import { splitExtraArgs } from './extraArgs';
-import { parseBoolean, parsePick, reporter, workingDirectory } from './fields';
+import { parseBoolean, parsePick, reporter, workingDirectory, type Report } from './fields';
+import { cacheToRegistryRefs, imageRefsClashingWithCache, type CacheRefSource } from './refClash';
 import { parseImageName, parseTags } from './imageInputs';
 import { readPipelineMetadata, type PipelineMetadata } from './pipelineLabels';
 import {
@@ -85,6 +86,33 @@ export interface BuildInputs {
   readonly cacheTo: readonly string[];
 }
 
+/**
+ * An image ref that is also a cache export's ref would be overwritten by the cache manifest (the image left
+ * untagged while the task reports it): a problem of the cache input, naming tags too.
+ */
+function reportCacheClashes(
+  refs: readonly string[],
+  push: boolean,
+  raw: RawInputs,
+  inputs: CacheInputs,
+  ctx: RunContext,
+  report: Report,
+): void {
+  const cacheRefs: CacheRefSource[] = cacheToRegistryRefs(raw.cacheTo);
+  // The registry cache is exported only when pushing (a validation build only reads it).
+  if (inputs.cache.kind === 'registry' && push)
+    cacheRefs.unshift({ ref: inputs.cache.export, input: 'cacheRef' });
+  for (const { imageRef, cache } of imageRefsClashingWithCache(refs, cacheRefs)) {
+    const message =
+      cache.input === 'cacheTo'
+        ? ctx.loc('BuildCacheToIsImage', cache.ref, imageRef)
+        : raw.cacheRef.trim() === ''
+          ? ctx.loc('BuildCacheDefaultIsImage', cache.ref, imageRef)
+          : ctx.loc('BuildCacheRefIsImage', cache.ref, imageRef);
+    report(cache.input, message, cache.line);
+  }
+}
+
 /** Validates the build, cache, daemon and advanced inputs, pushing every problem found. */
 export function parseBuildInputs(
   raw: RawInputs,
@@ -118,8 +146,11 @@ export function parseBuildInputs(
   const cache = parseCacheInputs(raw, imageName?.name, registryHost, platforms, facts, ctx, report);
   const addresses = parseAddresses(raw.buildkitAddress, ctx, report);
   const tls = parseTls(raw, workDir, ctx, report);
+  const refs = imageName === undefined ? [] : tags.map((t) => `${imageName.name}:${t}`);
+  reportCacheClashes(refs, push, raw, cache, ctx, report);
   const extraArgs = splitExtraArgs(raw.extraArgs);
-  if (extraArgs === undefined) report('extraArgs', ctx.loc('BuildExtraArgsQuote'));
+  if (extraArgs === 'openQuote') report('extraArgs', ctx.loc('BuildExtraArgsQuote'));
+  if (extraArgs === 'trailingBackslash') report('extraArgs', ctx.loc('BuildExtraArgsBackslash'));
 
   const name = imageName?.name ?? raw.repository.trim();
   return {
@@ -131,7 +162,7 @@ export function parseBuildInputs(
       push,
     },
     daemon: { addresses, tls },
-    extraArgs: extraArgs ?? [],
+    extraArgs: typeof extraArgs === 'string' ? [] : extraArgs,
     context,
     dockerfile,
     target,
