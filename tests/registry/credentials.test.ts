@@ -270,9 +270,38 @@ describe('readAzureConnection', () => {
       systemAccessToken: 'sys-token',
     });
     assert.deepEqual(ctx.recorded.secrets, ['sys-token']);
+    // Without the system connection: the task is not run by an Azure Pipelines agent, which always hands
+    // it over; the job's OAuth token settings have nothing to do with it.
     assert.throws(
-      () => readAzureConnection('ARM', makeContext({ endpoints: { ARM: wif } })),
-      /System.AccessToken and System.OidcRequestUri/,
+      () =>
+        readAzureConnection(
+          'ARM',
+          makeContext({
+            endpoints: { ARM: wif },
+            variables: { 'System.OidcRequestUri': 'https://dev.azure.com/org/oidc' },
+          }),
+        ),
+      (e: Error) =>
+        /SystemVssConnection\), and the task received none: an Azure Pipelines agent hands it to every task/.test(
+          e.message,
+        ) && !/upgrade|3\.232|allow the job/i.test(e.message),
+    );
+    // Without System.OidcRequestUri: a job variable only Azure DevOps Services sets.
+    assert.throws(
+      () =>
+        readAzureConnection(
+          'ARM',
+          makeContext({
+            endpoints: {
+              ARM: wif,
+              SYSTEMVSSCONNECTION: { scheme: 'OAuth', parameters: { AccessToken: 'sys-token' } },
+            },
+          }),
+        ),
+      (e: Error) =>
+        /needs the job variable System\.OidcRequestUri, which Azure DevOps did not set for this job/.test(
+          e.message,
+        ) && !/upgrade|3\.232|allow the job/i.test(e.message),
     );
   });
 
