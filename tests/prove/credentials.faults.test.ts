@@ -10,7 +10,7 @@ import {
   type TaskRunOptions,
 } from '../support/agent';
 import { commandOf, fakeBuildctlDir, fakeBuildctlEnv, readInvocations } from '../support/fakeBuildctl';
-import { startFakeDaemon, type FakeDaemon } from '../support/fakeDaemon';
+import { refusedAddress, startFakeDaemon, type FakeDaemon } from '../support/fakeDaemon';
 import { bundledTaskEntry } from '../support/repo';
 import { startAcr, type AcrOptions, type FakeAcr } from '../support/servers/acr';
 import { startDevOpsOidc, type FakeDevOpsOidc } from '../support/servers/devopsOidc';
@@ -55,6 +55,8 @@ interface Arrangement {
   readonly imds?: ServerFault;
   readonly acr?: AcrOptions;
   readonly variables?: Record<string, string>;
+  /** The connection names an authority where nothing listens. */
+  readonly authorityRefused?: boolean;
   /** The agent's proxy requires these credentials; the agent is configured with `agentPassword`. */
   readonly proxy?: { readonly password: string; readonly agentPassword?: string };
 }
@@ -337,6 +339,18 @@ const CASES: CredentialCase[] = [
       assert.deepEqual(tokenPosts(w.entra), []);
     },
   },
+  {
+    what: 'nothing listens at the Entra ID authority',
+    expected: {
+      result: 'Failed',
+      message:
+        /^Could not reach Entra ID at https:\/\/127\.0\.0\.1:\d+\/\S+: .*ECONNREFUSED.*The service connection is not at fault/,
+    },
+    arrangement: { authorityRefused: true },
+    check: (w) => {
+      assert.deepEqual(w.acr?.requests, []);
+    },
+  },
   // ---- the agent's proxy ------------------------------------------------------------------------------------------
   {
     what: 'the proxy password holds %, @ and :',
@@ -399,10 +413,10 @@ describe('credential faults: hangs, hour-long throttling, signals, refusals and 
     for (const dir of [w.home, w.records]) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  function armEndpoint(auth: Auth, entra: FakeEntra): Endpoint {
+  function armEndpoint(auth: Auth, authority: string): Endpoint {
     const data = {
       environment: 'AzureCloud',
-      activeDirectoryAuthority: entra.authority,
+      activeDirectoryAuthority: authority,
       subscriptionId: 'c0ffee00-0000-4000-8000-000000000000',
     };
     const url = 'https://management.azure.com/';
@@ -477,7 +491,15 @@ describe('credential faults: hangs, hour-long throttling, signals, refusals and 
         buildkitAddress: daemon.address,
       },
       variables,
-      endpoints: { [ARM]: armEndpoint(auth, w.entra), ...systemVssConnection(systemAccessToken) },
+      endpoints: {
+        [ARM]: armEndpoint(
+          auth,
+          a.authorityRefused === true
+            ? `https://${(await refusedAddress()).slice('tcp://'.length)}/`
+            : w.entra.authority,
+        ),
+        ...systemVssConnection(systemAccessToken),
+      },
       env,
       pathPrepend: [fakeBuildctlDir],
       cwd: context,

@@ -261,16 +261,35 @@ function oidcHint(status: number, ctx: RunContext): string {
   return ctx.loc('CredOidcHintService');
 }
 
+/** Text for the end of a sentence: no trailing full stop of its own (the message adds one). */
+function clause(text: string): string {
+  return text.trim().replace(/[.\s]+$/, '');
+}
+
+/**
+ * The gist of a failed token request: the error answer as the service gave it (`invalid_client:
+ * AADSTS7000215: ...`) when there was one, else the library's text.
+ */
+function failureDetail(error: unknown, attempt: HttpAttempt | undefined): string {
+  if (attempt?.kind === 'answered' && attempt.status >= 400) {
+    const parts = [attempt.error, attempt.description].filter(
+      (p): p is string => p !== undefined && p !== '',
+    );
+    if (parts.length > 0) return clause(parts.join(': '));
+  }
+  return clause(messageOf(error));
+}
+
 /** The message for a token request that failed, or undefined when another audience is worth a try. */
 function tokenFailureMessage(
   failure: TokenFailure,
-  error: unknown,
+  failed: { readonly tokenError: unknown; readonly attempt: HttpAttempt | undefined },
   connection: AzureConnection,
   ctx: RunContext,
   last: boolean,
 ): string | undefined {
   const who = describeIdentity(connection.identity, ctx.loc);
-  const detail = messageOf(error);
+  const detail = failureDetail(failed.tokenError, failed.attempt);
   switch (failure.kind) {
     case 'timeout':
       return timeoutMessage(endpointName(failure.endpoint, connection, ctx), failure, ctx);
@@ -279,7 +298,7 @@ function tokenFailureMessage(
         'CredTransportFailed',
         endpointName(failure.endpoint, connection, ctx),
         failure.endpoint,
-        failure.detail,
+        clause(failure.detail),
       );
     case 'proxyRefused':
       return ctx.loc('CredProxyRefused', endpointName(failure.endpoint, connection, ctx), failure.endpoint);
@@ -288,7 +307,7 @@ function tokenFailureMessage(
         'CredOidcFailed',
         failure.endpoint,
         failure.status,
-        failure.detail || detail,
+        clause(failure.detail) || detail,
         oidcHint(failure.status, ctx),
       );
     case 'outage':
@@ -365,9 +384,9 @@ async function azureCredential(
   let why: string;
   if ('tokenError' in first) {
     const failure = classifyTokenFailure(first.tokenError, first.attempt, oidcEndpoint);
-    const fatal = tokenFailureMessage(failure, first.tokenError, connection, ctx, false);
+    const fatal = tokenFailureMessage(failure, first, connection, ctx, false);
     if (fatal !== undefined) throw new Error(fatal, { cause: first.tokenError });
-    why = messageOf(first.tokenError);
+    why = failureDetail(first.tokenError, first.attempt);
   } else {
     const outcome = first.outcome;
     if (outcome.kind === 'ok') {
@@ -385,7 +404,7 @@ async function azureCredential(
   const second = await tryAudience('ARM', phase);
   if ('tokenError' in second) {
     const failure = classifyTokenFailure(second.tokenError, second.attempt, oidcEndpoint);
-    throw new Error(tokenFailureMessage(failure, second.tokenError, connection, ctx, true), {
+    throw new Error(tokenFailureMessage(failure, second, connection, ctx, true), {
       cause: second.tokenError,
     });
   }

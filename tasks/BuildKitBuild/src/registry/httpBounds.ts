@@ -95,7 +95,7 @@ export function cutRetryAfter(
   askedMs = Math.max(askedMs, retryAfterMs(headers.get('retry-after'), now) ?? 0);
   if (askedMs <= maxMs) return undefined;
   for (const name of MS_HEADERS) if (headers.has(name)) headers.set(name, String(maxMs));
-  if (headers.has('retry-after')) headers.set('retry-after', String(Math.floor(maxMs / 1000)));
+  if (headers.has('retry-after')) headers.set('retry-after', String(maxMs / 1000));
   return { askedMs };
 }
 
