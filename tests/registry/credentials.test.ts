@@ -4,9 +4,9 @@ import type { AccessToken, TokenCredential } from '@azure/identity';
 import type { ExchangeOutcome, ExchangeRequest } from '../../tasks/BuildKitBuild/src/registry/acrExchange';
 import {
   getRegistryCredentials,
-  isServiceOutage,
   type CredentialDeps,
 } from '../../tasks/BuildKitBuild/src/registry/credentials';
+import { isServiceOutage } from '../../tasks/BuildKitBuild/src/registry/tokenFailure';
 import { readAzureConnection } from '../../tasks/BuildKitBuild/src/registry/entra';
 import type { RegistrySpec } from '../../tasks/BuildKitBuild/src/registry/spec';
 import type { Endpoint } from '../support/agent';

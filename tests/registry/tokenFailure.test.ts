@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { classifyTokenFailure, type TokenFailure } from '../../tasks/BuildKitBuild/src/registry/credentials';
+import { classifyTokenFailure, type TokenFailure } from '../../tasks/BuildKitBuild/src/registry/tokenFailure';
 import type { HttpAttempt } from '../../tasks/BuildKitBuild/src/registry/httpBounds';
 
 const ENTRA = 'https://login.microsoftonline.com/t-1/oauth2/v2.0/token';
