@@ -202,7 +202,7 @@ const CASES: FaultCase[] = [
     expected: {
       result: 'Failed',
       message:
-        /^Entra ID gave no token to workload identity federation, app \S+: .*401.*Check the service connection/,
+        /^The Azure DevOps OIDC request of workload identity federation \(POST https:\/\/127\.0\.0\.1:\d+\/\S+\/oidctoken\) failed with HTTP 401: TF400813: .*did not accept the job's access token/,
     },
     arrange: () => ({
       auth: 'federated',
@@ -225,7 +225,7 @@ const CASES: FaultCase[] = [
     expected: {
       result: 'Failed',
       message:
-        /^Entra ID could not issue a token to workload identity federation, app \S+ because .*503.*run the pipeline again later/,
+        /^The Azure DevOps OIDC request of workload identity federation \(POST \S+\/oidctoken\) failed with HTTP 503: .*the service connection is not at fault: run the pipeline again later/,
     },
     arrange: () => ({ auth: 'federated', oidc: times(40, retryAfterZero(503)) }),
     check: (w) => {

@@ -225,7 +225,7 @@ describe('retryDelay', () => {
     );
     assert.equal(
       retryDelay({ retryCount: 0, status: 429, retryAfter: '3600' }, s, () => 0, now),
-      60_000,
+      30_000,
     );
     assert.equal(
       retryDelay({ retryCount: 0, status: 429 }, s, () => 0, now),

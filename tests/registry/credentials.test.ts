@@ -1,11 +1,12 @@
 import * as assert from 'node:assert/strict';
+import { CancelledError } from '../../tasks/BuildKitBuild/src/cancellation';
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import type { ExchangeOutcome, ExchangeRequest } from '../../tasks/BuildKitBuild/src/registry/acrExchange';
 import {
   getRegistryCredentials,
-  isServiceOutage,
   type CredentialDeps,
 } from '../../tasks/BuildKitBuild/src/registry/credentials';
+import { isServiceOutage } from '../../tasks/BuildKitBuild/src/registry/tokenFailure';
 import { readAzureConnection } from '../../tasks/BuildKitBuild/src/registry/entra';
 import type { RegistrySpec } from '../../tasks/BuildKitBuild/src/registry/spec';
 import type { Endpoint } from '../support/agent';
@@ -116,6 +117,48 @@ describe('getRegistryCredentials', () => {
         return true;
       });
     }
+  });
+
+  it('reports an identity Entra ID refuses as such, without trying another audience', async () => {
+    const ctx = makeContext({ endpoints: { ARM: SP } });
+    const { deps, asked } = fakes(
+      {
+        [ACR_SCOPE]: new Error('invalid_client: AADSTS7000215: Invalid client secret provided.'),
+        [ARM_SCOPE]: 'arm-token',
+      },
+      { [ARM_SCOPE]: { kind: 'ok', refreshToken: 'rt' } },
+    );
+    await assert.rejects(getRegistryCredentials(AZURE, { push: true }, ctx, signal, deps), (e: Error) => {
+      assert.match(
+        e.message,
+        /^Entra ID refused the identity service principal app-1 \(secret\): .*AADSTS7000215/,
+      );
+      assert.match(e.message, /client secret may have expired/);
+      assert.doesNotMatch(e.message, /registry|AcrPush/);
+      return true;
+    });
+    assert.deepEqual(asked, [ACR_SCOPE], 'no second audience');
+    assert.ok(!ctx.recorded.infos.some((l) => l.includes('trying an Azure Resource Manager-audience token')));
+  });
+
+  it('ends a token request Entra ID never answers as soon as the run is cancelled', async () => {
+    const ctx = makeContext({ endpoints: { ARM: SP } });
+    const run = new AbortController();
+    const deps: CredentialDeps = {
+      createCredential: () =>
+        Promise.resolve({
+          // Like @azure/identity's credentials: the signal is not passed on to the request that hangs.
+          getToken: () => {
+            run.abort('SIGTERM');
+            return new Promise(() => undefined);
+          },
+        }),
+      exchange: () => Promise.reject(new Error('not reached')),
+    };
+    await assert.rejects(
+      getRegistryCredentials(AZURE, { push: true }, ctx, run.signal, deps),
+      (e: unknown) => e instanceof CancelledError && e.signal === 'SIGTERM',
+    );
   });
 
   it('reports a server failure without trying another audience', async () => {
@@ -270,9 +313,38 @@ describe('readAzureConnection', () => {
       systemAccessToken: 'sys-token',
     });
     assert.deepEqual(ctx.recorded.secrets, ['sys-token']);
+    // Without the system connection: the task is not run by an Azure Pipelines agent, which always hands
+    // it over; the job's OAuth token settings have nothing to do with it.
     assert.throws(
-      () => readAzureConnection('ARM', makeContext({ endpoints: { ARM: wif } })),
-      /System.AccessToken and System.OidcRequestUri/,
+      () =>
+        readAzureConnection(
+          'ARM',
+          makeContext({
+            endpoints: { ARM: wif },
+            variables: { 'System.OidcRequestUri': 'https://dev.azure.com/org/oidc' },
+          }),
+        ),
+      (e: Error) =>
+        /SystemVssConnection\), and the task received none: an Azure Pipelines agent hands it to every task/.test(
+          e.message,
+        ) && !/upgrade|3\.232|allow the job/i.test(e.message),
+    );
+    // Without System.OidcRequestUri: a job variable only Azure DevOps Services sets.
+    assert.throws(
+      () =>
+        readAzureConnection(
+          'ARM',
+          makeContext({
+            endpoints: {
+              ARM: wif,
+              SYSTEMVSSCONNECTION: { scheme: 'OAuth', parameters: { AccessToken: 'sys-token' } },
+            },
+          }),
+        ),
+      (e: Error) =>
+        /needs the job variable System\.OidcRequestUri, which Azure DevOps did not set for this job/.test(
+          e.message,
+        ) && !/upgrade|3\.232|allow the job/i.test(e.message),
     );
   });
 

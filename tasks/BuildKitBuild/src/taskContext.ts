@@ -87,13 +87,22 @@ export function reportResult(
   tl.command('task.complete', { result: outcome }, text);
 }
 
-/** The agent's proxy for a URL, through task-lib (which applies Agent.ProxyBypassList). */
+/**
+ * The agent's proxy for a URL, through task-lib (which applies Agent.ProxyBypassList). User name and
+ * password stay as the agent holds them (not URL-encoded): whoever builds a proxy URL from them encodes
+ * them (registry/proxySettings.ts).
+ */
 function httpProxy(requestUrl: string): HttpProxy | undefined {
   const config = tl.getHttpProxyConfiguration(requestUrl);
   if (config === null) return undefined;
   const url = new URL(config.proxyUrl);
   const port = url.port !== '' ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
-  if (config.proxyPassword) log.setSecret(config.proxyPassword);
+  if (config.proxyPassword) {
+    log.setSecret(config.proxyPassword);
+    // The form it takes inside a proxy URL (registry/proxySettings.ts), should a library ever print one.
+    const encoded = encodeURIComponent(config.proxyPassword);
+    if (encoded !== config.proxyPassword) log.setSecret(encoded);
+  }
   return {
     host: `${url.protocol}//${url.hostname}`,
     port,

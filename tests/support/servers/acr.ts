@@ -1,5 +1,13 @@
 import type { TestPki } from './pki';
-import { secretValue, startLoopback, type LoopbackServer, type Reply, type TokenBook } from './loopback';
+import {
+  faultReply,
+  secretValue,
+  startLoopback,
+  type LoopbackServer,
+  type Reply,
+  type ServerFault,
+  type TokenBook,
+} from './loopback';
 
 export interface AcrOptions {
   /** Audiences (`aud` of the Entra token) the registry accepts; default: ACR's and ARM's. */
@@ -8,6 +16,8 @@ export interface AcrOptions {
   readonly script?: readonly Reply[];
   /** The identity lacks a role: every valid token still gets 401. */
   readonly deny?: boolean;
+  /** Once the script is spent, every exchange gets this fault instead of service. */
+  readonly fault?: ServerFault;
 }
 
 export interface FakeAcr extends LoopbackServer {
@@ -36,6 +46,7 @@ export async function startAcr(pki: TestPki, book: TokenBook, options: AcrOption
     if (request.method !== 'POST' || request.path !== '/oauth2/exchange') return { status: 404, body: {} };
     const scripted = script.shift();
     if (scripted !== undefined) return scripted;
+    if (options.fault !== undefined) return faultReply(options.fault);
     const form = request.form;
     if (form.grant_type !== 'access_token')
       return { status: 400, body: { errors: [{ code: 'UNSUPPORTED' }] } };

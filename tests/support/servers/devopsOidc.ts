@@ -1,5 +1,12 @@
 import type { TestPki } from './pki';
-import { startLoopback, type LoopbackServer, type Reply, type TokenBook } from './loopback';
+import {
+  faultReply,
+  startLoopback,
+  type LoopbackServer,
+  type Reply,
+  type ServerFault,
+  type TokenBook,
+} from './loopback';
 
 export interface FakeDevOpsOidc extends LoopbackServer {
   /** What to set as System.OidcRequestUri. */
@@ -10,14 +17,14 @@ export interface FakeDevOpsOidc extends LoopbackServer {
 
 /**
  * Azure DevOps' OIDC token endpoint (`options.script`: replies given to the first requests, before normal
- * service) for workload identity federation: POST System.OidcRequestUri
+ * service or `options.fault`) for workload identity federation: POST System.OidcRequestUri
  * ?api-version=7.1&serviceConnectionId=ID with the System.AccessToken as bearer → {"oidcToken": "..."}.
  */
 export async function startDevOpsOidc(
   pki: TestPki,
   book: TokenBook,
   systemAccessToken: string,
-  options: { readonly script?: readonly Reply[] } = {},
+  options: { readonly script?: readonly Reply[]; readonly fault?: ServerFault } = {},
 ): Promise<FakeDevOpsOidc> {
   const issued: FakeDevOpsOidc['issued'] = [];
   const script = [...(options.script ?? [])];
@@ -26,6 +33,7 @@ export async function startDevOpsOidc(
     if (request.method !== 'POST' || request.path !== path) return { status: 404, body: {} };
     const scripted = script.shift();
     if (scripted !== undefined) return scripted;
+    if (options.fault !== undefined) return faultReply(options.fault);
     if (request.headers.authorization !== `Bearer ${systemAccessToken}`) {
       return {
         status: 401,

@@ -1,6 +1,13 @@
 import { createPublicKey, verify, constants as cryptoConstants } from 'node:crypto';
 import type { TestPki } from './pki';
-import { startLoopback, type LoopbackServer, type Reply, type TokenBook } from './loopback';
+import {
+  faultReply,
+  startLoopback,
+  type LoopbackServer,
+  type Reply,
+  type ServerFault,
+  type TokenBook,
+} from './loopback';
 
 /** A client (app registration) the fake Entra ID knows, with the one way it may authenticate. */
 export type EntraClient =
@@ -18,6 +25,8 @@ export interface EntraOptions {
   readonly script?: readonly Reply[];
   /** Every token answer (scripted or not) waits this long before it is sent: a slow authority. */
   readonly delayMs?: number;
+  /** Once the script is spent, every token request gets this fault instead of service. */
+  readonly fault?: ServerFault;
 }
 
 export interface FakeEntra extends LoopbackServer {
@@ -111,6 +120,7 @@ export async function startEntra(pki: TestPki, book: TokenBook, options: EntraOp
       }
       const scripted = script.shift();
       if (scripted !== undefined) return scripted;
+      if (options.fault !== undefined) return faultReply(options.fault);
       const form = request.form;
       if (form.grant_type !== 'client_credentials')
         return oauthError(400, 'unsupported_grant_type', String(form.grant_type));

@@ -1,4 +1,4 @@
-import { startLoopback, type LoopbackServer, type TokenBook } from './loopback';
+import { faultReply, startLoopback, type LoopbackServer, type ServerFault, type TokenBook } from './loopback';
 
 export interface FakeImds extends LoopbackServer {
   readonly issued: { token: string; resource: string; clientId: string | undefined }[];
@@ -9,7 +9,11 @@ export interface FakeImds extends LoopbackServer {
  * GET /metadata/identity/oauth2/token?api-version=2018-02-01&resource=...[&client_id=...] with
  * `Metadata: true` (MSAL adds a trailing slash to the path, which IMDS accepts). The task reaches it through AZURE_POD_IDENTITY_AUTHORITY_HOST (tests only).
  */
-export async function startImds(book: TokenBook, tenant: string): Promise<FakeImds> {
+export async function startImds(
+  book: TokenBook,
+  tenant: string,
+  options: { readonly fault?: ServerFault } = {},
+): Promise<FakeImds> {
   const issued: FakeImds['issued'] = [];
   const server = await startLoopback(undefined, (request) => {
     if (request.method !== 'GET' || !/^\/metadata\/identity\/oauth2\/token\/?$/.test(request.path))
@@ -20,6 +24,7 @@ export async function startImds(book: TokenBook, tenant: string): Promise<FakeIm
         body: { error: 'invalid_request', error_description: 'Required metadata header not specified' },
       };
     }
+    if (options.fault !== undefined) return faultReply(options.fault);
     const resource = request.query.resource ?? '';
     const clientId = request.query.client_id;
     const token = book.mint({ aud: resource, tid: tenant, appid: clientId ?? 'system-assigned' });

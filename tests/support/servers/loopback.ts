@@ -20,6 +20,22 @@ export interface Reply {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** Never answer: the request stays open until the client gives up or the server closes. */
+  never?: boolean;
+}
+
+/** How a token endpoint misbehaves on every request once its script is spent. */
+export type ServerFault = 'neverAnswer' | 'retryAfter3600';
+
+/** The reply a fault gives: no answer at all, or 429 asking the client to come back in an hour. */
+export function faultReply(fault: ServerFault): Reply {
+  return fault === 'neverAnswer'
+    ? { status: 0, never: true }
+    : {
+        status: 429,
+        headers: { 'Retry-After': '3600' },
+        body: { error: 'temporarily_unavailable', error_description: 'throttled: retry in an hour' },
+      };
 }
 
 export type Handler = (request: ReceivedRequest) => Reply | Promise<Reply>;
@@ -30,12 +46,15 @@ export interface LoopbackServer {
   /** `127.0.0.1:PORT`. */
   readonly host: string;
   readonly requests: ReceivedRequest[];
+  /** Resolves once a request matching `predicate` has arrived (also one that arrived before). */
+  received(predicate: (request: ReceivedRequest) => boolean): Promise<ReceivedRequest>;
   close(): Promise<void>;
 }
 
 /** Starts a server on 127.0.0.1 (HTTPS with the PKI's server certificate, or plain HTTP) that records every request. */
 export async function startLoopback(pki: TestPki | undefined, handler: Handler): Promise<LoopbackServer> {
   const requests: ReceivedRequest[] = [];
+  const waiters: { predicate: (r: ReceivedRequest) => boolean; resolve: (r: ReceivedRequest) => void }[] = [];
   const listener: http.RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -52,10 +71,15 @@ export async function startLoopback(pki: TestPki | undefined, handler: Handler):
         form: isForm ? Object.fromEntries(new URLSearchParams(body)) : {},
       };
       requests.push(received);
+      for (const waiter of waiters.filter((w) => w.predicate(received))) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(received);
+      }
       void Promise.resolve()
         .then(() => handler(received))
         .catch((error: unknown): Reply => ({ status: 500, body: { error: String(error) } }))
         .then((reply) => {
+          if (reply.never === true) return;
           const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body ?? {});
           res.writeHead(reply.status, { 'Content-Type': 'application/json', ...reply.headers });
           res.end(text);
@@ -71,6 +95,11 @@ export async function startLoopback(pki: TestPki | undefined, handler: Handler):
     origin: `${pki ? 'https' : 'http'}://127.0.0.1:${port}`,
     host: `127.0.0.1:${port}`,
     requests,
+    received: (predicate) => {
+      const seen = requests.find(predicate);
+      if (seen !== undefined) return Promise.resolve(seen);
+      return new Promise((resolve) => waiters.push({ predicate, resolve }));
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -14,11 +14,16 @@ export interface FakeProxy {
   close(): Promise<void>;
 }
 
+export interface FakeProxyOptions {
+  /** Basic credentials the proxy requires: a CONNECT without exactly these gets 407 and no tunnel. */
+  readonly credentials?: { readonly username: string; readonly password: string };
+}
+
 /**
  * A forward web proxy on loopback that only tunnels (HTTP CONNECT), as corporate proxies do for HTTPS.
  * It records every tunnel and opens it only to 127.0.0.1, whatever the client asks.
  */
-export async function startFakeProxy(): Promise<FakeProxy> {
+export async function startFakeProxy(options: FakeProxyOptions = {}): Promise<FakeProxy> {
   const tunnels: ProxyTunnel[] = [];
   const sockets = new Set<net.Socket>();
   const server = http.createServer((_request, response) => {
@@ -27,6 +32,17 @@ export async function startFakeProxy(): Promise<FakeProxy> {
   server.on('connect', (request: http.IncomingMessage, client: net.Socket, head: Buffer) => {
     const target = request.url ?? '';
     tunnels.push({ target, authorization: request.headers['proxy-authorization'] });
+    const wanted = options.credentials;
+    if (
+      wanted !== undefined &&
+      request.headers['proxy-authorization'] !==
+        `Basic ${Buffer.from(`${wanted.username}:${wanted.password}`).toString('base64')}`
+    ) {
+      client.end(
+        'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="bkb"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n',
+      );
+      return;
+    }
     const port = Number(target.slice(target.lastIndexOf(':') + 1));
     const upstream = net.connect(port, '127.0.0.1', () => {
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');

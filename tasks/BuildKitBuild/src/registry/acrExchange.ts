@@ -6,6 +6,16 @@ import type {
   RetryModifiers,
 } from '@azure/core-rest-pipeline';
 import type { HttpProxy } from '../context';
+import { sdkProxySettings } from './proxySettings';
+import {
+  boundedHttpClient,
+  retryAfterMs,
+  type HttpBounds,
+  type HttpTrace,
+  type RetryAfterCut,
+} from './httpBounds';
+
+export { retryAfterMs } from './httpBounds';
 
 /** What ACR's `/oauth2/exchange` answered once the retries were spent. */
 export type ExchangeOutcome =
@@ -36,11 +46,14 @@ export interface RetrySettings {
   readonly maxRetryAfterMs: number;
 }
 
+/** How long one credential request may take when the pipeline does not say (BuildKitBuild.CredentialTimeoutSeconds). */
+export const DEFAULT_CREDENTIAL_TIMEOUT_SECONDS = 30;
+
 export const DEFAULT_RETRY: RetrySettings = {
   maxRetries: 4,
   baseDelayMs: 500,
   maxDelayMs: 8_000,
-  maxRetryAfterMs: 60_000,
+  maxRetryAfterMs: DEFAULT_CREDENTIAL_TIMEOUT_SECONDS * 1000,
 };
 
 /** One retry about to happen: for the log. */
@@ -58,12 +71,14 @@ export interface ExchangeDeps {
   /** A number in [0, 1) for the jitter; tests make it constant. */
   readonly random?: () => number;
   readonly onRetry?: (notice: RetryNotice) => void;
+  /** How long one attempt may take (and the longest Retry-After honoured); default 30 s. */
+  readonly bounds?: HttpBounds;
+  /** Where the last attempt is recorded, for the caller to judge a failure by. */
+  readonly trace?: HttpTrace;
+  readonly onRetryAfterCut?: (cut: RetryAfterCut) => void;
 }
 
 /** Network error codes worth another attempt; TLS and protocol errors are not. */
-/** How long one exchange request may take before it counts as a network error and is retried. */
-const EXCHANGE_TIMEOUT_MS = 60_000;
-
 const TRANSIENT_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -75,15 +90,6 @@ const TRANSIENT_CODES = new Set([
   'ENETUNREACH',
   'REQUEST_SEND_ERROR',
 ]);
-
-/** Retry-After in milliseconds (seconds or an HTTP date), undefined when absent or unreadable. */
-export function retryAfterMs(value: string | undefined, now: number): number | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
-  const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
-  const date = Date.parse(trimmed);
-  return Number.isFinite(date) ? Math.max(0, date - now) : undefined;
-}
 
 function isRetryableStatus(status: number): boolean {
   return status === 429 || status === 408 || (status >= 500 && status !== 501 && status !== 505);
@@ -150,7 +156,8 @@ export async function exchangeForRefreshToken(
 ): Promise<ExchangeOutcome> {
   // Loaded only when an Azure connection is used: it costs start-up time.
   const rest = await import('@azure/core-rest-pipeline');
-  const settings = deps.retry ?? DEFAULT_RETRY;
+  const bounds = deps.bounds ?? { attemptTimeoutMs: DEFAULT_CREDENTIAL_TIMEOUT_SECONDS * 1000 };
+  const settings = deps.retry ?? { ...DEFAULT_RETRY, maxRetryAfterMs: bounds.attemptTimeoutMs };
   const random = deps.random ?? Math.random;
   const strategy = {
     name: 'bkbAcrExchangeRetry',
@@ -180,7 +187,7 @@ export async function exchangeForRefreshToken(
   };
   const pipeline = rest.createEmptyPipeline();
   pipeline.addPolicy(rest.userAgentPolicy({ userAgentPrefix: 'BuildKitBuild' }));
-  pipeline.addPolicy(rest.proxyPolicy(request.proxy));
+  pipeline.addPolicy(rest.proxyPolicy(sdkProxySettings(request.proxy)));
   pipeline.addPolicy(rest.retryPolicy([strategy], { maxRetries: settings.maxRetries }), { phase: 'Retry' });
   const httpRequest = rest.createPipelineRequest({
     url: `https://${request.loginServer}/oauth2/exchange`,
@@ -192,35 +199,16 @@ export async function exchangeForRefreshToken(
     body: exchangeForm(request),
     abortSignal: signal,
   });
-  const client = deps.httpClient ?? rest.createDefaultHttpClient();
-  // The request timeout is ours, not the HTTP client's: the client leaves its timer running when a
-  // request is aborted (keeping the task alive for a minute after a cancellation), and reports the
-  // timeout as an AbortError that the retry policy would pass straight through as if cancelled. Here a
-  // request without an answer in time is the network error it is, and is retried.
-  const timeoutAware: HttpClient = {
-    sendRequest: async (outgoing) => {
-      const timedOut = new AbortController();
-      const timer = setTimeout(() => {
-        timedOut.abort();
-      }, EXCHANGE_TIMEOUT_MS);
-      const ownSignal = outgoing.abortSignal;
-      outgoing.abortSignal = AbortSignal.any([signal, timedOut.signal]);
-      try {
-        return await client.sendRequest(outgoing);
-      } catch (error: unknown) {
-        if (signal.aborted || !timedOut.signal.aborted) throw error;
-        throw new rest.RestError(`no answer within ${EXCHANGE_TIMEOUT_MS / 1000} s`, {
-          code: 'ETIMEDOUT',
-          request: outgoing,
-        });
-      } finally {
-        clearTimeout(timer);
-        // The retry policy looks at the request's own signal before the next attempt.
-        outgoing.abortSignal = ownSignal;
-      }
-    },
-  };
-  const response = await pipeline.sendRequest(timeoutAware, httpRequest);
+  // Each attempt is bounded by the client (a request without an answer in time is the network error it
+  // is, and is retried); the run's signal aborts the attempt in flight and the waits between them.
+  const client = boundedHttpClient(deps.httpClient ?? rest.createDefaultHttpClient(), {
+    bounds,
+    signal,
+    trace: deps.trace ?? {},
+    RestError: rest.RestError,
+    ...(deps.onRetryAfterCut === undefined ? {} : { onRetryAfterCut: deps.onRetryAfterCut }),
+  });
+  const response = await pipeline.sendRequest(client, httpRequest);
   if (response.status >= 200 && response.status < 300) {
     const refreshToken = refreshTokenOf(response.bodyAsText);
     if (refreshToken !== undefined) return { kind: 'ok', refreshToken };

@@ -1,12 +1,21 @@
 import type { TokenCredential } from '@azure/identity';
-import { cancelledBy, throwIfCancelled } from '../cancellation';
+import { cancelledBy, throwIfCancelled, untilCancelled } from '../cancellation';
 import type { HttpProxy, RunContext } from '../context';
+import { secondsVariable } from '../secondsVariable';
 import {
+  DEFAULT_CREDENTIAL_TIMEOUT_SECONDS,
   exchangeForRefreshToken,
   type ExchangeDeps,
   type ExchangeOutcome,
   type ExchangeRequest,
 } from './acrExchange';
+import {
+  boundedHttpClient,
+  type HttpAttempt,
+  type HttpBounds,
+  type HttpTrace,
+  type RetryAfterCut,
+} from './httpBounds';
 import {
   ConnectionError,
   createTokenCredential,
@@ -16,7 +25,15 @@ import {
   type AzureConnection,
 } from './entra';
 import type { RegistrySpec } from './spec';
-import { errorText } from '../errorText';
+import {
+  classifyTokenFailure,
+  CREDENTIAL_TIMEOUT_VARIABLE,
+  failureDetail,
+  messageOf,
+  oidcEndpointOf,
+  timeoutMessage,
+  tokenFailureMessage,
+} from './tokenFailure';
 
 /** One entry of the private docker config, keyed by registry host as BuildKit looks it up. */
 export interface RegistryCredential {
@@ -27,23 +44,32 @@ export interface RegistryCredential {
   readonly identityToken?: string;
 }
 
+/** How the requests of one credential phase are bounded, cancelled and recorded. */
+export interface CredentialTransport {
+  readonly bounds: HttpBounds;
+  readonly signal: AbortSignal;
+  readonly trace: HttpTrace;
+  readonly onRetryAfterCut: (cut: RetryAfterCut) => void;
+}
+
 /** The edges the credential phase talks to; tests replace them. */
 export interface CredentialDeps {
-  createCredential(connection: AzureConnection): Promise<TokenCredential>;
+  createCredential(connection: AzureConnection, transport: CredentialTransport): Promise<TokenCredential>;
   exchange(request: ExchangeRequest, signal: AbortSignal, deps: ExchangeDeps): Promise<ExchangeOutcome>;
 }
 
 export const defaultCredentialDeps: CredentialDeps = {
-  createCredential: createTokenCredential,
+  createCredential: async (connection, transport) => {
+    // Loaded only when an Azure connection is used: it costs start-up time.
+    const rest = await import('@azure/core-rest-pipeline');
+    const client = boundedHttpClient(rest.createDefaultHttpClient(), {
+      ...transport,
+      RestError: rest.RestError,
+    });
+    return createTokenCredential(connection, client);
+  },
   exchange: exchangeForRefreshToken,
 };
-
-function messageOf(error: unknown): string {
-  const text = errorText(error);
-  // @azure/identity errors carry a troubleshooting essay after the first lines: keep the gist.
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-  return lines.slice(0, 3).join(' ').slice(0, 600);
-}
 
 /** The Docker Registry connection's username and password, for the registry parseRegistry resolved. */
 function dockerRegistryCredential(
@@ -62,64 +88,87 @@ function dockerRegistryCredential(
 
 type Audience = 'ACR' | 'ARM';
 
+/** One credential phase: the connection, its credential and how its requests are bounded and recorded. */
+interface Phase {
+  readonly connection: AzureConnection;
+  readonly credential: TokenCredential;
+  readonly loginServer: string;
+  readonly transport: CredentialTransport;
+  readonly ctx: RunContext;
+  readonly deps: CredentialDeps;
+}
+
 /** Asks for a token for one audience and exchanges it; failures to get the token come back as errors. */
 async function tryAudience(
   audience: Audience,
-  connection: AzureConnection,
-  credential: TokenCredential,
-  loginServer: string,
-  ctx: RunContext,
-  signal: AbortSignal,
-  deps: CredentialDeps,
-): Promise<{ outcome: ExchangeOutcome } | { tokenError: unknown }> {
+  phase: Phase,
+): Promise<{ outcome: ExchangeOutcome } | { tokenError: unknown; attempt: HttpAttempt | undefined }> {
+  const { connection, credential, loginServer, transport, ctx, deps } = phase;
+  const signal = transport.signal;
   const scope = audience === 'ACR' ? connection.acrScope : connection.armScope;
   let accessToken: string;
+  transport.trace.last = undefined;
   try {
-    const token = await credential.getToken(scope, { abortSignal: signal });
+    // The library does not pass the signal on to every request it makes: the race ends the wait anyway.
+    const token = await untilCancelled(credential.getToken(scope, { abortSignal: signal }), signal);
     if (token === null || token.token === '') throw new Error(ctx.loc('CredNoToken'));
     accessToken = token.token;
   } catch (error: unknown) {
     if (signal.aborted) throw cancelledBy(signal);
-    return { tokenError: error };
+    return { tokenError: error, attempt: transport.trace.last as HttpAttempt | undefined };
   }
   ctx.log.setSecret(accessToken);
   ctx.log.debug(
     `Entra ID token for ${scope} obtained; exchanging it at https://${loginServer}/oauth2/exchange`,
   );
+  transport.trace.last = undefined;
   try {
-    const outcome = await deps.exchange(
-      {
-        loginServer,
-        tenant: tenantOf(connection),
-        accessToken,
-        ...proxyOption(ctx.httpProxy(`https://${loginServer}/`)),
-      },
-      signal,
-      {
-        onRetry: (notice) => {
-          ctx.log.info(
-            ctx.loc(
-              'CredExchangeRetry',
-              loginServer,
-              notice.reason,
-              notice.attempt,
-              (notice.delayMs / 1000).toFixed(1),
-            ),
-          );
+    const outcome = await untilCancelled(
+      deps.exchange(
+        {
+          loginServer,
+          tenant: tenantOf(connection),
+          accessToken,
+          ...proxyOption(ctx.httpProxy(`https://${loginServer}/`)),
         },
-      },
+        signal,
+        {
+          bounds: transport.bounds,
+          trace: transport.trace,
+          onRetryAfterCut: transport.onRetryAfterCut,
+          onRetry: (notice) => {
+            ctx.log.info(
+              ctx.loc(
+                'CredExchangeRetry',
+                loginServer,
+                notice.reason,
+                notice.attempt,
+                (notice.delayMs / 1000).toFixed(1),
+              ),
+            );
+          },
+        },
+      ),
+      signal,
     );
     if (outcome.kind === 'ok') ctx.log.setSecret(outcome.refreshToken);
     return { outcome };
   } catch (error: unknown) {
     if (signal.aborted) throw cancelledBy(signal);
+    // Written by the bounded client while the exchange ran.
+    const last = transport.trace.last as HttpAttempt | undefined;
+    if (last?.kind === 'timedOut') {
+      throw new Error(timeoutMessage(ctx.loc('CredEndpointExchange'), last, ctx), { cause: error });
+    }
     throw new Error(ctx.loc('CredExchangeUnreachable', loginServer, messageOf(error)), { cause: error });
   }
 }
 
 /**
  * Entra ID → ACR refresh token. An ACR-audience token first (it also works where Azure Policy disables
- * ARM-audience tokens); an ARM-audience token when the registry or Entra ID refuses the first.
+ * ARM-audience tokens); an ARM-audience token when the registry refuses the first, or Entra ID does not
+ * know the ACR resource. An identity Entra ID refuses, a service that fails or cannot be reached, and
+ * a failed OIDC request end the phase at once: another audience would fail the same way.
  */
 async function azureCredential(
   endpointId: string,
@@ -139,13 +188,35 @@ async function azureCredential(
     throw error;
   }
   ctx.log.info(ctx.loc('CredAzureStart', loginServer, describeIdentity(connection.identity, ctx.loc)));
-  const credential = await deps.createCredential(connection);
+  const timeoutMs = secondsVariable(ctx, CREDENTIAL_TIMEOUT_VARIABLE, DEFAULT_CREDENTIAL_TIMEOUT_SECONDS);
+  const transport: CredentialTransport = {
+    bounds: { attemptTimeoutMs: timeoutMs },
+    signal,
+    trace: {},
+    onRetryAfterCut: (cut) => {
+      ctx.log.info(
+        ctx.loc(
+          'CredRetryAfterCut',
+          cut.endpoint,
+          Math.round(cut.askedMs / 1000),
+          cut.waitMs / 1000,
+          CREDENTIAL_TIMEOUT_VARIABLE,
+        ),
+      );
+    },
+  };
+  const credential = await untilCancelled(deps.createCredential(connection, transport), signal);
   throwIfCancelled(signal);
+  const phase: Phase = { connection, credential, loginServer, transport, ctx, deps };
+  const oidcEndpoint = connection.identity.kind === 'federated' ? oidcEndpointOf(ctx) : undefined;
 
-  const first = await tryAudience('ACR', connection, credential, loginServer, ctx, signal, deps);
+  const first = await tryAudience('ACR', phase);
   let why: string;
   if ('tokenError' in first) {
-    why = messageOf(first.tokenError);
+    const failure = classifyTokenFailure(first.tokenError, first.attempt, oidcEndpoint);
+    const fatal = tokenFailureMessage(failure, first, connection, ctx, false);
+    if (fatal !== undefined) throw new Error(fatal, { cause: first.tokenError });
+    why = failureDetail(first.tokenError, first.attempt);
   } else {
     const outcome = first.outcome;
     if (outcome.kind === 'ok') {
@@ -160,15 +231,12 @@ async function azureCredential(
   ctx.log.info(ctx.loc('CredAudienceFallback', loginServer, why));
 
   throwIfCancelled(signal);
-  const second = await tryAudience('ARM', connection, credential, loginServer, ctx, signal, deps);
+  const second = await tryAudience('ARM', phase);
   if ('tokenError' in second) {
-    const who = describeIdentity(connection.identity, ctx.loc);
-    const detail = messageOf(second.tokenError);
-    throw new Error(
-      isServiceOutage(second.tokenError)
-        ? ctx.loc('CredTokenUnavailable', who, detail)
-        : ctx.loc('CredTokenFailed', who, detail),
-    );
+    const failure = classifyTokenFailure(second.tokenError, second.attempt, oidcEndpoint);
+    throw new Error(tokenFailureMessage(failure, second, connection, ctx, true), {
+      cause: second.tokenError,
+    });
   }
   const outcome = second.outcome;
   switch (outcome.kind) {
@@ -197,16 +265,6 @@ async function azureCredential(
 /** `{ proxy }` when a proxy applies, else nothing: absent, not undefined. */
 function proxyOption(proxy: HttpProxy | undefined): { proxy?: HttpProxy } {
   return proxy === undefined ? {} : { proxy };
-}
-
-/**
- * Pure: whether a token error is Entra ID's or Azure DevOps' service failing (5xx, 429 after the
- * library's retries) rather than the identity being refused, so the advice can differ.
- */
-export function isServiceOutage(error: unknown): boolean {
-  const status = (error as { statusCode?: unknown } | undefined)?.statusCode;
-  if (typeof status === 'number') return status === 429 || status >= 500;
-  return /\b(temporarily_unavailable|server_error)\b|Status code: (429|5\d\d)\b/.test(messageOf(error));
 }
 
 /** ACR's docker config entry: the refresh token as identitytoken, with the all-zero user ACR expects. */

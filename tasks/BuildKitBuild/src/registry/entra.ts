@@ -1,7 +1,9 @@
+import type { HttpClient } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/identity';
 import type { HttpProxy, RunContext } from '../context';
 import type { Localize } from '../localize';
 import { cloudNamed, isPublicAuthority, publicCloud } from './clouds';
+import { sdkProxySettings } from './proxySettings';
 
 /** The identity behind an Azure Resource Manager service connection, one shape per scheme. */
 export type AzureIdentity =
@@ -88,7 +90,10 @@ function readIdentity(endpointId: string, scheme: string, ctx: RunContext): Azur
       const clientId = required(ctx, endpointId, 'serviceprincipalid');
       const systemAccessToken = ctx.endpoints.authParameter(SYSTEM_CONNECTION, 'AccessToken')?.trim() ?? '';
       const oidcRequestUri = ctx.variable('System.OidcRequestUri')?.trim() ?? '';
-      if (systemAccessToken === '' || oidcRequestUri === '') throw new ConnectionError(ctx.loc('CredNoOidc'));
+      // The agent hands every task the SystemVssConnection endpoint and its token (the job's OAuth token
+      // settings only govern scripts); System.OidcRequestUri is a job variable the server sets.
+      if (systemAccessToken === '') throw new ConnectionError(ctx.loc('CredNoSystemToken'));
+      if (oidcRequestUri === '') throw new ConnectionError(ctx.loc('CredNoOidcUri'));
       ctx.log.setSecret(systemAccessToken);
       return { kind: 'federated', tenantId, clientId, serviceConnectionId: endpointId, systemAccessToken };
     }
@@ -165,13 +170,22 @@ export function describeIdentity(identity: AzureIdentity, loc: Localize): string
   }
 }
 
-/** The @azure/identity credential for a connection. The library is loaded here, only when needed. */
-export async function createTokenCredential(connection: AzureConnection): Promise<TokenCredential> {
+/**
+ * The @azure/identity credential for a connection. The library is loaded here, only when needed. Every
+ * request it makes (Entra ID, the Azure DevOps OIDC endpoint, the managed identity endpoint) goes
+ * through `httpClient`, which bounds and records it.
+ */
+export async function createTokenCredential(
+  connection: AzureConnection,
+  httpClient: HttpClient,
+): Promise<TokenCredential> {
   const identity = await import('./identityLibrary.js');
+  const proxyOptions = sdkProxySettings(connection.proxy);
   const options = {
     authorityHost: connection.authorityHost,
     disableInstanceDiscovery: connection.disableInstanceDiscovery,
-    ...(connection.proxy === undefined ? {} : { proxyOptions: connection.proxy }),
+    httpClient,
+    ...(proxyOptions === undefined ? {} : { proxyOptions }),
   };
   const who = connection.identity;
   switch (who.kind) {
@@ -193,8 +207,9 @@ export async function createTokenCredential(connection: AzureConnection): Promis
         options,
       );
     case 'managed':
+      // No proxy: the managed identity endpoint is on the host's own link-local network.
       return who.clientId === undefined
-        ? new identity.ManagedIdentityCredential()
-        : new identity.ManagedIdentityCredential({ clientId: who.clientId });
+        ? new identity.ManagedIdentityCredential({ httpClient })
+        : new identity.ManagedIdentityCredential({ clientId: who.clientId, httpClient });
   }
 }
