@@ -100,7 +100,9 @@ export async function downloadWithRetries(
         throw new Error(failureMessage(redactUrl(url), attempt, error, ctx), { cause: error });
       }
       const delay = backoffDelay(policy, attempt);
-      ctx.log.info(ctx.loc('InstallRetrying', redactUrl(url), attempt, policy.attempts, errorText(error), delay));
+      ctx.log.info(
+        ctx.loc('InstallRetrying', redactUrl(url), attempt, policy.attempts, errorText(error), delay),
+      );
       await deps.sleep(delay, signal);
     }
   }

@@ -167,7 +167,9 @@ async function extractRelease(
   const binDir = path.join(destination, 'bin');
   const buildctl = path.join(binDir, release.platform.buildctl);
   if (!fs.existsSync(buildctl)) {
-    throw new Error(ctx.loc('InstallArchiveIncomplete', release.shownUrl, `bin/${release.platform.buildctl}`));
+    throw new Error(
+      ctx.loc('InstallArchiveIncomplete', release.shownUrl, `bin/${release.platform.buildctl}`),
+    );
   }
   const problem = await versionProblem(buildctl, release.version, ctx, deps, signal);
   if (problem !== undefined) throw new Error(ctx.loc('InstallArchiveWrong', release.shownUrl, problem));
@@ -328,6 +330,9 @@ async function fromToolCacheIn(
     );
   }
   if (release.sha256 !== undefined) {
+    if (downloaded) {
+      ctx.log.info(ctx.loc('InstallDone', release.version, path.join(dir, 'bin', release.platform.buildctl)));
+    }
     const binDir = await verifiedCopy(dir, release.sha256, release, cache, ctx, deps, signal);
     const file = path.join(binDir, release.platform.buildctl);
     cache.prependPath(binDir);
