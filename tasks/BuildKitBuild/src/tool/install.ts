@@ -258,15 +258,16 @@ async function verifiedCopy(
 function explainWriteError(error: WriteError, toolsDir: string, ctx: RunContext): Error {
   const relative = path.relative(toolsDir, error.dir);
   const inToolCache = relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
-  const key =
+  const why = errorText(error.cause);
+  const text =
     error.problem === 'full'
       ? inToolCache
-        ? 'InstallToolCacheFull'
-        : 'InstallTempFull'
+        ? ctx.loc('InstallToolCacheFull', error.dir, why)
+        : ctx.loc('InstallTempFull', error.dir, why)
       : inToolCache
-        ? 'InstallToolCacheNotWritable'
-        : 'InstallTempNotWritable';
-  return new Error(ctx.loc(key, error.dir, errorText(error.cause)), { cause: error });
+        ? ctx.loc('InstallToolCacheNotWritable', error.dir, why)
+        : ctx.loc('InstallTempNotWritable', error.dir, why);
+  return new Error(text, { cause: error });
 }
 
 function releaseFor(spec: ToolSpec, ctx: RunContext): Release {
