@@ -237,21 +237,35 @@ async function verifiedCopy(
   signal: AbortSignal,
 ): Promise<string> {
   const work = await privateTempDir('buildkit-pinned-', ctx);
-  const cachedArchive = path.join(entry, CACHED_ARCHIVE_FILE);
-  let archive: string;
-  if (fs.existsSync(cachedArchive)) {
-    archive = path.join(work, 'archive.tar.gz');
-    const sha256 = await writingInto(work, () => copyHashing(cachedArchive, archive, signal));
-    if (sha256 !== pin) {
-      throw new Error(ctx.loc('InstallCachedDigestMismatch', release.version, sha256, pin, entry));
+  try {
+    const cachedArchive = path.join(entry, CACHED_ARCHIVE_FILE);
+    let archive: string;
+    if (fs.existsSync(cachedArchive)) {
+      archive = path.join(work, 'archive.tar.gz');
+      const sha256 = await writingInto(work, () => copyHashing(cachedArchive, archive, signal));
+      if (sha256 !== pin) {
+        throw new Error(ctx.loc('InstallCachedDigestMismatch', release.version, sha256, pin, entry));
+      }
+    } else {
+      ctx.log.info(ctx.loc('InstallCachedArchiveMissing', entry));
+      archive = await downloadVerified(release, work, cache, ctx, deps, signal);
     }
-  } else {
-    ctx.log.info(ctx.loc('InstallCachedArchiveMissing', entry));
-    archive = await downloadVerified(release, work, cache, ctx, deps, signal);
+    const binDir = await extractRelease(
+      archive,
+      path.join(work, 'release'),
+      release,
+      cache,
+      ctx,
+      deps,
+      signal,
+    );
+    fs.rmSync(archive, { force: true });
+    return binDir;
+  } catch (error: unknown) {
+    // Kept only when it is what runs: the job's later steps find it on PATH.
+    fs.rmSync(work, { recursive: true, force: true });
+    throw error;
   }
-  const binDir = await extractRelease(archive, path.join(work, 'release'), release, cache, ctx, deps, signal);
-  fs.rmSync(archive, { force: true });
-  return binDir;
 }
 
 /** A failure to write names the directory, whether it is the tool cache or the temporary one, and the fix. */

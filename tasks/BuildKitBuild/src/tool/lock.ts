@@ -131,17 +131,30 @@ function tryAcquire(lockDir: string, owner: LockOwner): boolean {
 }
 
 /**
- * Moves an abandoned lock aside first (atomic), so that two waiters never both remove a fresh one; puts it
- * back when what was moved turns out to have been refreshed meanwhile.
+ * What identifies one holding of a lock: its owner record's text and time. Moving the lock directory aside
+ * changes neither (a rename touches the directory, not the file in it).
  */
-function breakStale(lockDir: string, staleness: Staleness): void {
+function fingerprint(lockDir: string): string {
+  const ownerFile = path.join(lockDir, OWNER_FILE);
+  try {
+    return `${fs.statSync(ownerFile).mtimeMs}:${fs.readFileSync(ownerFile, 'utf8')}`;
+  } catch {
+    return '-';
+  }
+}
+
+/**
+ * Moves an abandoned lock aside first (atomic), so that two waiters never both remove a fresh one; puts it
+ * back when what was moved is not the holding judged abandoned (a new holder took the lock meanwhile).
+ */
+function breakStale(lockDir: string, judged: string): void {
   const aside = `${lockDir}.stale-${randomUUID()}`;
   try {
     fs.renameSync(lockDir, aside);
   } catch {
     return;
   }
-  if (!staleness.isStale(aside) && !fs.existsSync(lockDir)) {
+  if (fingerprint(aside) !== judged && !fs.existsSync(lockDir)) {
     try {
       fs.renameSync(aside, lockDir);
       return;
@@ -187,7 +200,7 @@ export async function withDirectoryLock<T>(
   while (!tryAcquire(lockDir, owner)) {
     throwIfCancelled(signal);
     if (staleness.isStale(lockDir)) {
-      breakStale(lockDir, staleness);
+      breakStale(lockDir, fingerprint(lockDir));
       continue;
     }
     if (Date.now() - started > options.maxWaitMs) throw options.timedOut();
