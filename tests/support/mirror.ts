@@ -82,6 +82,11 @@ export class ReleaseMirror {
   readonly requests: string[] = [];
   /** Each archive response waits this long before its first byte (to make installs overlap). */
   delayMs = 0;
+  /**
+   * When set, a request whose query is not exactly this (without `?`) is refused with 403, as a blob store
+   * refuses a request without its SAS token.
+   */
+  requiredQuery: string | undefined;
   private readonly archives = new Map<string, ReleaseArchive>();
   private readonly faults = new Map<string, MirrorFault[]>();
 
@@ -136,13 +141,16 @@ export class ReleaseMirror {
 
   private handle(request: http.IncomingMessage, response: http.ServerResponse): void {
     const base = new URL(this.url).pathname;
-    const fullPath = new URL(request.url ?? '/', this.url).pathname;
+    const requested = new URL(request.url ?? '/', this.url);
+    const fullPath = requested.pathname;
     const urlPath = fullPath.startsWith(base) ? fullPath.slice(base.length) : fullPath;
     this.requests.push(urlPath);
     const fault = this.faults.get(urlPath)?.shift();
     const archive = this.archives.get(urlPath);
     const send = (): void => {
-      if (fault !== undefined && 'status' in fault) {
+      if (this.requiredQuery !== undefined && requested.search.slice(1) !== this.requiredQuery) {
+        response.writeHead(403, { 'content-type': 'text/plain' }).end('AuthenticationFailed\n');
+      } else if (fault !== undefined && 'status' in fault) {
         response.writeHead(fault.status, { 'content-type': 'text/plain' }).end(`fault ${fault.status}\n`);
       } else if (archive === undefined) {
         response.writeHead(404, { 'content-type': 'text/plain' }).end('Not Found\n');

@@ -124,14 +124,25 @@ describe('tool: installing buildctl (black-box, bundled task)', function () {
     assert.equal(mirror.requestsFor(archive.urlPath), 1);
   });
 
-  it('installs an archive whose digest matches the pin', async () => {
+  it('installs an archive whose digest matches the pin, keeps it in the cache, and runs a checked copy', async () => {
     const archive = publish('0.32.2');
     const r = await run({ buildctlVersion: `0.32.2@sha256:${archive.sha256}` });
-    assertInstalled(r, '0.32.2');
-    assert.equal(
-      fs.readFileSync(path.join(cacheDir('0.32.2'), 'buildkit-archive.sha256'), 'utf8').trim(),
-      archive.sha256,
+    assert.ok(r.stdout.includes('Installed BuildKit 0.32.2 into the tool cache'), failure(r));
+    for (const file of ['buildctl', 'buildkitd', 'buildkit-runc']) {
+      assert.ok(fs.existsSync(path.join(cacheDir('0.32.2'), 'bin', file)), `${file} in the cache`);
+    }
+    assert.deepEqual(
+      fs.readFileSync(path.join(cacheDir('0.32.2'), 'buildkit-release.tar.gz')),
+      archive.bytes,
     );
+    const [bin] = prependedPaths(r);
+    assert.ok(
+      bin !== undefined && bin.startsWith(path.join(r.tempDirectory, 'buildkit-pinned-')),
+      failure(r),
+    );
+    for (const file of ['buildctl', 'buildkitd', 'buildkit-runc']) {
+      assert.ok(fs.existsSync(path.join(bin, file)), `${file} in the job's checked copy`);
+    }
   });
 
   it('fails on a digest mismatch and caches nothing', async () => {

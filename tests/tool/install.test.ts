@@ -2,8 +2,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { createHash } from 'node:crypto';
 import {
-  ARCHIVE_DIGEST_FILE,
+  CACHED_ARCHIVE_FILE,
   resolveBuildctl,
   type ResolveDeps,
 } from '../../tasks/BuildKitBuild/src/tool/install';
@@ -12,29 +13,46 @@ import type { ToolCache } from '../../tasks/BuildKitBuild/src/tool/toolCache';
 import { makeContext } from '../support/fakeContext';
 
 const PIN = 'cd'.repeat(32);
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 describe('tool: resolveBuildctl (fake tool cache)', () => {
   let toolsDir: string;
+  let tempDir: string;
   beforeEach(() => {
     toolsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bkb-resolve-'));
+    tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bkb-resolve-temp-'));
   });
   afterEach(() => {
     fs.rmSync(toolsDir, { recursive: true, force: true });
+    fs.rmSync(tempDir, { recursive: true, force: true });
   });
 
-  /** A cache holding `entries` (version → directory); records what was asked of it. */
-  function fakeCache(entries: Record<string, string>): { cache: ToolCache; calls: string[] } {
+  /**
+   * A cache holding `entries` (version → directory); records what was asked of it. Its download serves
+   * `served` when given; its extraction writes bin/buildctl saying which archive bytes it came from.
+   */
+  function fakeCache(
+    entries: Record<string, string>,
+    served?: string,
+  ): { cache: ToolCache; calls: string[] } {
     const calls: string[] = [];
     const cache: ToolCache = {
       find: (tool, version, arch) => {
         calls.push(`find ${tool} ${version} ${arch}`);
         return entries[version];
       },
-      download: (url) => {
+      download: (url, file) => {
         calls.push(`download ${url}`);
-        return Promise.reject(new Error('no network in this test'));
+        if (served === undefined) return Promise.reject(new Error('no network in this test'));
+        fs.writeFileSync(file, served);
+        return Promise.resolve();
       },
-      extractTar: () => Promise.reject(new Error('unused')),
+      extractTar: (file, destination) => {
+        calls.push(`extract ${path.relative(tempDir, file)}`);
+        fs.mkdirSync(path.join(destination, 'bin'), { recursive: true });
+        fs.writeFileSync(path.join(destination, 'bin', 'buildctl'), `from ${fs.readFileSync(file, 'utf8')}`);
+        return Promise.resolve();
+      },
       cacheDir: () => Promise.reject(new Error('unused')),
       prependPath: (dir) => {
         calls.push(`prepend ${dir}`);
@@ -51,7 +69,7 @@ describe('tool: resolveBuildctl (fake tool cache)', () => {
       toolCache: () => Promise.resolve(cache),
       sleep: () => Promise.resolve(),
       retry: { attempts: 1, firstDelayMs: 0, maxDelayMs: 0 },
-      lockTiming: { pollMs: 1, staleMs: 60_000, maxWaitMs: 1000 },
+      lockTiming: { pollMs: 1, refreshMs: 10_000, maxWaitMs: 1000 },
     };
   }
   const spec = (version?: string, sha256?: string): ToolSpec => ({
@@ -59,15 +77,21 @@ describe('tool: resolveBuildctl (fake tool cache)', () => {
     sha256,
     downloadUrl: 'http://127.0.0.1:9/releases',
   });
-  const cachedEntry = (digest?: string): string => {
+  /** A cached release: bin/buildctl, and the archive it came from when `archive` is given. */
+  const cachedEntry = (archive?: string): string => {
     const dir = path.join(toolsDir, 'buildkit', '0.32.2', 'x64');
     fs.mkdirSync(path.join(dir, 'bin'), { recursive: true });
-    if (digest !== undefined) fs.writeFileSync(path.join(dir, ARCHIVE_DIGEST_FILE), `${digest}\n`);
+    fs.writeFileSync(path.join(dir, 'bin', 'buildctl'), 'cached');
+    if (archive !== undefined) fs.writeFileSync(path.join(dir, CACHED_ARCHIVE_FILE), archive);
     return dir;
   };
   const signal = new AbortController().signal;
   const context = (platform: NodeJS.Platform = 'linux', arch = 'x64') =>
-    makeContext({ variables: { 'Agent.ToolsDirectory': toolsDir }, platform, arch });
+    makeContext({
+      variables: { 'Agent.ToolsDirectory': toolsDir, 'Agent.TempDirectory': tempDir },
+      platform,
+      arch,
+    });
 
   it('takes buildctl from PATH without touching the tool cache when no version is asked for', async () => {
     const { cache, calls } = fakeCache({});
@@ -112,38 +136,66 @@ describe('tool: resolveBuildctl (fake tool cache)', () => {
     assert.deepEqual(calls, ['find buildkit 0.32.2 x64', `prepend ${path.join(dir, 'bin')}`]);
   });
 
-  it('checks a pinned digest against the one recorded in the cache entry', async () => {
-    const dir = cachedEntry('ef'.repeat(32));
+  it('refuses a pinned run when the cached archive is not the pinned one, and runs nothing from it', async () => {
+    const dir = cachedEntry('another archive');
     const { cache, calls } = fakeCache({ '0.32.2': dir });
     await assert.rejects(
       resolveBuildctl(spec('0.32.2', PIN), context(), signal, deps(cache, undefined, '0.32.2')),
       {
-        message: new RegExp(`archive with sha256:${'ef'.repeat(32)}, but buildctlVersion pins sha256:${PIN}`),
+        message: `The tool cache holds BuildKit 0.32.2 from an archive with sha256:${sha256('another archive')}, but buildctlVersion pins sha256:${PIN}. Check the pinned digest; if it is right, remove ${dir} from the tool cache so that the release is downloaded again.`,
       },
     );
-    assert.ok(!calls.some((c) => c.startsWith('prepend')));
+    assert.ok(!calls.some((c) => c.startsWith('prepend') || c.startsWith('extract')), calls.join('\n'));
   });
 
-  it('refuses, with a pin, a cache entry that does not record its archive digest', async () => {
-    const dir = cachedEntry();
+  it('runs a pinned release from a private copy of the checked archive, never from the cached bin/', async () => {
+    const dir = cachedEntry('the release');
     const { cache, calls } = fakeCache({ '0.32.2': dir });
-    await assert.rejects(
-      resolveBuildctl(spec('0.32.2', PIN), context(), signal, deps(cache, undefined, '0.32.2')),
-      { message: /does not record its archive's digest/ },
-    );
-    assert.ok(!calls.some((c) => c.startsWith('prepend')));
-  });
-
-  it('accepts a cache entry whose recorded digest matches the pin', async () => {
-    const dir = cachedEntry(PIN);
-    const { cache } = fakeCache({ '0.32.2': dir });
     const buildctl = await resolveBuildctl(
-      spec('0.32.2', PIN),
+      spec('0.32.2', sha256('the release')),
       context(),
       signal,
       deps(cache, undefined, '0.32.2'),
     );
-    assert.equal(buildctl.version, '0.32.2');
+    assert.ok(buildctl.path.startsWith(tempDir + path.sep), buildctl.path);
+    assert.equal(fs.readFileSync(buildctl.path, 'utf8'), 'from the release');
+    assert.equal(buildctl.binDir, path.dirname(buildctl.path));
+    assert.deepEqual(
+      calls.filter((c) => !c.startsWith('find')),
+      [
+        `extract ${path.relative(tempDir, path.join(path.dirname(buildctl.binDir), '..', 'archive.tar.gz'))}`,
+        `prepend ${buildctl.binDir}`,
+      ],
+    );
+  });
+
+  it('downloads the archive and checks it against the pin when the cache entry does not keep it', async () => {
+    const dir = cachedEntry();
+    const { cache, calls } = fakeCache({ '0.32.2': dir }, 'the release');
+    const ctx = context();
+    const buildctl = await resolveBuildctl(
+      spec('0.32.2', sha256('the release')),
+      ctx,
+      signal,
+      deps(cache, undefined, '0.32.2'),
+    );
+    assert.equal(fs.readFileSync(buildctl.path, 'utf8'), 'from the release');
+    assert.ok(
+      calls.includes('download http://127.0.0.1:9/releases/v0.32.2/buildkit-v0.32.2.linux-amd64.tar.gz'),
+    );
+    assert.ok(ctx.recorded.infos.some((m) => m.includes('does not keep its release archive')));
+  });
+
+  it('refuses a downloaded archive that does not match the pin when the cache entry does not keep one', async () => {
+    const dir = cachedEntry();
+    const { cache, calls } = fakeCache({ '0.32.2': dir }, 'something else');
+    await assert.rejects(
+      resolveBuildctl(spec('0.32.2', PIN), context(), signal, deps(cache, undefined, '0.32.2')),
+      {
+        message: new RegExp(`has sha256:${sha256('something else')}, but buildctlVersion pins sha256:${PIN}`),
+      },
+    );
+    assert.ok(!calls.some((c) => c.startsWith('prepend') || c.startsWith('extract')));
   });
 
   it('refuses a cache entry whose buildctl reports another version', async () => {

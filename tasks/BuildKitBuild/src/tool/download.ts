@@ -2,6 +2,8 @@ import * as fs from 'node:fs';
 import { cancelledBy, throwIfCancelled } from '../cancellation';
 import type { RunContext } from '../context';
 import { errorText } from '../errorText';
+import { redactUrl } from './urlText';
+import { WriteError } from './writeError';
 
 /** How often and how patiently a download is tried. */
 export interface RetryPolicy {
@@ -72,7 +74,8 @@ export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
 /**
  * Downloads `url` into a fresh file per attempt (`fileFor(attempt)`), retrying server and network
  * failures with a doubling wait. Returns the file of the attempt that succeeded; partial files of failed
- * attempts are removed. Fails with a message naming the URL and what to do.
+ * attempts are removed. Fails with a message naming the URL (its query values redacted) and what to do;
+ * a WriteError (the disk, not the server) is thrown at once.
  */
 export async function downloadWithRetries(
   url: string,
@@ -91,12 +94,15 @@ export async function downloadWithRetries(
     } catch (error: unknown) {
       fs.rmSync(file, { force: true });
       throwIfCancelled(signal);
+      if (error instanceof WriteError) throw error;
       const status = httpStatusOf(error);
       if (attempt >= policy.attempts || !isRetryable(status)) {
-        throw new Error(failureMessage(url, attempt, error, ctx), { cause: error });
+        throw new Error(failureMessage(redactUrl(url), attempt, error, ctx), { cause: error });
       }
       const delay = backoffDelay(policy, attempt);
-      ctx.log.info(ctx.loc('InstallRetrying', url, attempt, policy.attempts, errorText(error), delay));
+      ctx.log.info(
+        ctx.loc('InstallRetrying', redactUrl(url), attempt, policy.attempts, errorText(error), delay),
+      );
       await deps.sleep(delay, signal);
     }
   }

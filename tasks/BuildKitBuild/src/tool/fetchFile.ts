@@ -1,9 +1,11 @@
 import * as fs from 'node:fs';
 import type { IncomingMessage } from 'node:http';
+import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { cancelledBy, throwIfCancelled } from '../cancellation';
 import { DownloadFailure } from './download';
 import { errorText } from '../errorText';
+import { asWriteError } from './writeError';
 
 /** Sends a GET and resolves with the response (any status); rejects on network errors only. */
 export type HttpGet = (url: string) => Promise<IncomingMessage>;
@@ -35,7 +37,8 @@ function untilCancelled(request: Promise<IncomingMessage>, signal: AbortSignal):
 /**
  * One download attempt: streams a 200 response into `file` (created, never overwritten). Rejects with a
  * DownloadFailure carrying the status for other responses, or marked interrupted when the body broke
- * off or came out shorter than its Content-Length.
+ * off or came out shorter than its Content-Length. A failure to write the file is a WriteError (or the
+ * file system's own error), never a DownloadFailure: retrying does not help against a full disk.
  */
 export async function fetchToFile(
   get: HttpGet,
@@ -51,10 +54,17 @@ export async function fetchToFile(
     throw new DownloadFailure(`HTTP ${status}`, { status });
   }
   const expected = Number(response.headers['content-length']);
+  const out = fs.createWriteStream(file, { flags: 'wx' });
+  let writeFailure: Error | undefined;
+  out.once('error', (error) => {
+    writeFailure = error;
+  });
   try {
-    await pipeline(response, fs.createWriteStream(file, { flags: 'wx' }), { signal });
+    await pipeline(response, out, { signal });
   } catch (error: unknown) {
     throwIfCancelled(signal);
+    // The disk, not the network: no retry helps, the message names the directory.
+    if (writeFailure !== undefined) throw asWriteError(writeFailure, path.dirname(file)) ?? writeFailure;
     throw new DownloadFailure(errorText(error), { interrupted: true, cause: error });
   }
   const received = fs.statSync(file).size;

@@ -1,5 +1,8 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { throwIfCancelled } from '../cancellation';
 import { agentTempDirectory } from '../agentTemp';
 import type { RunContext } from '../context';
@@ -18,6 +21,8 @@ import type { ToolSpec } from './spec';
 import { loadToolCache, type ToolCache } from './toolCache';
 import { DEFAULT_BUILDKIT_VERSION } from './version';
 import { errorText } from '../errorText';
+import { redactUrl } from './urlText';
+import { asWriteError, WriteError, writingInto } from './writeError';
 
 export interface Buildctl {
   /** Absolute path of the buildctl executable. */
@@ -35,7 +40,7 @@ export interface ResolveDeps {
   toolCache(): Promise<ToolCache>;
   sleep(ms: number, signal: AbortSignal): Promise<void>;
   readonly retry: RetryPolicy;
-  readonly lockTiming: Pick<LockOptions, 'pollMs' | 'staleMs' | 'maxWaitMs'>;
+  readonly lockTiming: Pick<LockOptions, 'pollMs' | 'refreshMs' | 'maxWaitMs'>;
 }
 
 export function defaultResolveDeps(ctx: RunContext): ResolveDeps {
@@ -51,8 +56,11 @@ export function defaultResolveDeps(ctx: RunContext): ResolveDeps {
 
 /** The tool cache's name for BuildKit releases: the directory holds bin/buildctl and bin/buildkitd. */
 export const TOOL_CACHE_NAME = 'buildkit';
-/** Written next to bin/ in the cached directory: the sha256 of the archive it came from. */
-export const ARCHIVE_DIGEST_FILE = 'buildkit-archive.sha256';
+/**
+ * Kept next to bin/ in the cached directory: the release archive it was extracted from. A pinned run checks
+ * this archive against the pin and runs what it extracts from it, never the cached bin/ (see verifiedCopy).
+ */
+export const CACHED_ARCHIVE_FILE = 'buildkit-release.tar.gz';
 
 async function fromPath(
   file: string,
@@ -96,70 +104,184 @@ interface Release {
   readonly sha256: string | undefined;
   readonly platform: ReleasePlatform;
   readonly url: string;
+  /** The URL for logs and messages: query values (a SAS signature) redacted. */
+  readonly shownUrl: string;
   /** Node's arch name: the tool cache's key, as tool-lib uses it. */
   readonly cacheArch: string;
 }
 
-/** Downloads, verifies and extracts the release, then copies it into the tool cache. */
-async function downloadIntoCache(
+/** A fresh private directory under the agent's temporary directory (emptied by the agent after the job). */
+async function privateTempDir(prefix: string, ctx: RunContext): Promise<string> {
+  const tempRoot = agentTempDirectory(ctx);
+  return writingInto(tempRoot, () => {
+    fs.mkdirSync(tempRoot, { recursive: true });
+    return fs.mkdtempSync(path.join(tempRoot, prefix));
+  });
+}
+
+/** Downloads the release archive into `work` and logs its digest; refuses one that does not match the pin. */
+async function downloadVerified(
+  release: Release,
+  work: string,
+  cache: ToolCache,
+  ctx: RunContext,
+  deps: ResolveDeps,
+  signal: AbortSignal,
+): Promise<string> {
+  ctx.log.info(ctx.loc('InstallDownloading', release.version, release.shownUrl));
+  const archive = await downloadWithRetries(
+    release.url,
+    (attempt) => path.join(work, `archive-${attempt}.tar.gz`),
+    deps.retry,
+    { fetch: (url, file) => cache.download(url, file, signal), sleep: (ms, s) => deps.sleep(ms, s) },
+    ctx,
+    signal,
+  );
+  const sha256 = await sha256OfFile(archive, signal);
+  ctx.log.info(ctx.loc('InstallArchiveDigest', path.basename(new URL(release.url).pathname), sha256));
+  if (release.sha256 !== undefined && sha256 !== release.sha256) {
+    throw new Error(ctx.loc('InstallDigestMismatch', release.shownUrl, sha256, release.sha256));
+  }
+  return archive;
+}
+
+/** Extracts `archive` into `destination` and checks that its buildctl is the release's. Returns bin/. */
+async function extractRelease(
+  archive: string,
+  destination: string,
   release: Release,
   cache: ToolCache,
   ctx: RunContext,
   deps: ResolveDeps,
   signal: AbortSignal,
 ): Promise<string> {
-  const tempRoot = agentTempDirectory(ctx);
-  fs.mkdirSync(tempRoot, { recursive: true });
-  const work = fs.mkdtempSync(path.join(tempRoot, 'buildkit-'));
   try {
-    ctx.log.info(ctx.loc('InstallDownloading', release.version, release.url));
-    const archive = await downloadWithRetries(
-      release.url,
-      (attempt) => path.join(work, `archive-${attempt}.tar.gz`),
-      deps.retry,
-      { fetch: (url, file) => cache.download(url, file, signal), sleep: (ms, s) => deps.sleep(ms, s) },
-      ctx,
-      signal,
-    );
-    const sha256 = await sha256OfFile(archive, signal);
-    ctx.log.info(ctx.loc('InstallArchiveDigest', path.basename(new URL(release.url).pathname), sha256));
-    if (release.sha256 !== undefined && sha256 !== release.sha256) {
-      throw new Error(ctx.loc('InstallDigestMismatch', release.url, sha256, release.sha256));
-    }
-    const extracted = path.join(work, 'release');
-    try {
-      await cache.extractTar(archive, extracted);
-    } catch (error: unknown) {
-      throwIfCancelled(signal);
-      throw new Error(ctx.loc('InstallArchiveCorrupt', release.url, errorText(error)), { cause: error });
-    }
-    const buildctl = path.join(extracted, 'bin', release.platform.buildctl);
-    if (!fs.existsSync(buildctl)) {
-      throw new Error(ctx.loc('InstallArchiveIncomplete', release.url, `bin/${release.platform.buildctl}`));
-    }
-    const problem = await versionProblem(buildctl, release.version, ctx, deps, signal);
-    if (problem !== undefined) throw new Error(ctx.loc('InstallArchiveWrong', release.url, problem));
-    fs.writeFileSync(path.join(extracted, ARCHIVE_DIGEST_FILE), `${sha256}\n`);
+    await cache.extractTar(archive, destination);
+  } catch (error: unknown) {
     throwIfCancelled(signal);
-    return await cache.cacheDir(extracted, TOOL_CACHE_NAME, release.version, release.cacheArch);
+    throw (
+      asWriteError(error, destination) ??
+      new Error(ctx.loc('InstallArchiveCorrupt', release.shownUrl, errorText(error)), { cause: error })
+    );
+  }
+  const binDir = path.join(destination, 'bin');
+  const buildctl = path.join(binDir, release.platform.buildctl);
+  if (!fs.existsSync(buildctl)) {
+    throw new Error(
+      ctx.loc('InstallArchiveIncomplete', release.shownUrl, `bin/${release.platform.buildctl}`),
+    );
+  }
+  const problem = await versionProblem(buildctl, release.version, ctx, deps, signal);
+  if (problem !== undefined) throw new Error(ctx.loc('InstallArchiveWrong', release.shownUrl, problem));
+  return binDir;
+}
+
+/**
+ * Downloads, verifies and extracts the release, then copies it, with its archive, into the tool cache.
+ * Returns the cached directory.
+ */
+async function downloadIntoCache(
+  release: Release,
+  cache: ToolCache,
+  toolsDir: string,
+  ctx: RunContext,
+  deps: ResolveDeps,
+  signal: AbortSignal,
+): Promise<string> {
+  const work = await privateTempDir('buildkit-', ctx);
+  try {
+    const archive = await downloadVerified(release, work, cache, ctx, deps, signal);
+    const extracted = path.join(work, 'release');
+    await extractRelease(archive, extracted, release, cache, ctx, deps, signal);
+    await writingInto(extracted, () => {
+      fs.renameSync(archive, path.join(extracted, CACHED_ARCHIVE_FILE));
+    });
+    throwIfCancelled(signal);
+    const entry = path.join(toolsDir, TOOL_CACHE_NAME, release.version, release.cacheArch);
+    return await writingInto(entry, () =>
+      cache.cacheDir(extracted, TOOL_CACHE_NAME, release.version, release.cacheArch),
+    );
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
 }
 
-/** A pinned digest is checked against the one recorded when the cached copy was downloaded. */
-function checkCachedDigest(dir: string, release: Release, ctx: RunContext): void {
-  if (release.sha256 === undefined) return;
-  let recorded: string;
+/** Copies `from` to `to` (which must not exist) and returns the SHA-256 of the bytes copied. */
+async function copyHashing(from: string, to: string, signal: AbortSignal): Promise<string> {
+  const hash = createHash('sha256');
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  await pipeline(fs.createReadStream(from), tap, fs.createWriteStream(to, { flags: 'wx' }), { signal });
+  return hash.digest('hex');
+}
+
+/**
+ * What a pinned run executes: the cached archive, copied into a directory private to this job, checked
+ * against the pin there, and extracted there. Nothing in the cached directory is trusted: it is as writable
+ * as anything else on the agent, by any earlier job, so only the pin in the pipeline is out of reach. The
+ * copy is hashed while it is made and the same bytes are extracted, so a change to the cache during the run
+ * cannot slip in. A cache entry without its archive (cached by an earlier version of the task) gets the
+ * archive downloaded and checked against the pin instead. Returns the private bin/ directory.
+ */
+async function verifiedCopy(
+  entry: string,
+  pin: string,
+  release: Release,
+  cache: ToolCache,
+  ctx: RunContext,
+  deps: ResolveDeps,
+  signal: AbortSignal,
+): Promise<string> {
+  const work = await privateTempDir('buildkit-pinned-', ctx);
   try {
-    recorded = fs.readFileSync(path.join(dir, ARCHIVE_DIGEST_FILE), 'utf8').trim();
-  } catch {
-    // A pin is a security control: an entry that cannot be checked is not used.
-    throw new Error(ctx.loc('InstallCachedDigestUnknown', dir, release.sha256));
+    const cachedArchive = path.join(entry, CACHED_ARCHIVE_FILE);
+    let archive: string;
+    if (fs.existsSync(cachedArchive)) {
+      archive = path.join(work, 'archive.tar.gz');
+      const sha256 = await writingInto(work, () => copyHashing(cachedArchive, archive, signal));
+      if (sha256 !== pin) {
+        throw new Error(ctx.loc('InstallCachedDigestMismatch', release.version, sha256, pin, entry));
+      }
+    } else {
+      ctx.log.info(ctx.loc('InstallCachedArchiveMissing', entry));
+      archive = await downloadVerified(release, work, cache, ctx, deps, signal);
+    }
+    const binDir = await extractRelease(
+      archive,
+      path.join(work, 'release'),
+      release,
+      cache,
+      ctx,
+      deps,
+      signal,
+    );
+    fs.rmSync(archive, { force: true });
+    return binDir;
+  } catch (error: unknown) {
+    // Kept only when it is what runs: the job's later steps find it on PATH.
+    fs.rmSync(work, { recursive: true, force: true });
+    throw error;
   }
-  if (recorded !== release.sha256) {
-    throw new Error(ctx.loc('InstallCachedDigestMismatch', release.version, recorded, release.sha256, dir));
-  }
+}
+
+/** A failure to write names the directory, whether it is the tool cache or the temporary one, and the fix. */
+function explainWriteError(error: WriteError, toolsDir: string, ctx: RunContext): Error {
+  const relative = path.relative(toolsDir, error.dir);
+  const inToolCache = relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+  const why = errorText(error.cause);
+  const text =
+    error.problem === 'full'
+      ? inToolCache
+        ? ctx.loc('InstallToolCacheFull', error.dir, why)
+        : ctx.loc('InstallTempFull', error.dir, why)
+      : inToolCache
+        ? ctx.loc('InstallToolCacheNotWritable', error.dir, why)
+        : ctx.loc('InstallTempNotWritable', error.dir, why);
+  return new Error(text, { cause: error });
 }
 
 function releaseFor(spec: ToolSpec, ctx: RunContext): Release {
@@ -171,7 +293,7 @@ function releaseFor(spec: ToolSpec, ctx: RunContext): Release {
     );
   }
   const url = releaseArchiveUrl(spec.downloadUrl, version, platform);
-  return { version, sha256: spec.sha256, platform, url, cacheArch: ctx.arch };
+  return { version, sha256: spec.sha256, platform, url, shownUrl: redactUrl(url), cacheArch: ctx.arch };
 }
 
 /** The release from the tool cache, installing it there first when missing. */
@@ -183,6 +305,20 @@ async function fromToolCache(
 ): Promise<Buildctl> {
   const toolsDir = ctx.variable('Agent.ToolsDirectory');
   if (toolsDir === undefined || toolsDir === '') throw new Error(ctx.loc('InstallNoToolsDirectory'));
+  try {
+    return await fromToolCacheIn(toolsDir, release, ctx, deps, signal);
+  } catch (error: unknown) {
+    throw error instanceof WriteError ? explainWriteError(error, toolsDir, ctx) : error;
+  }
+}
+
+async function fromToolCacheIn(
+  toolsDir: string,
+  release: Release,
+  ctx: RunContext,
+  deps: ResolveDeps,
+  signal: AbortSignal,
+): Promise<Buildctl> {
   const cache = await deps.toolCache();
   let dir = cache.find(TOOL_CACHE_NAME, release.version, release.cacheArch);
   let downloaded = false;
@@ -202,16 +338,25 @@ async function fromToolCache(
       async (): Promise<[string, boolean]> => {
         const installed = cache.find(TOOL_CACHE_NAME, release.version, release.cacheArch);
         if (installed !== undefined) return [installed, false];
-        return [await downloadIntoCache(release, cache, ctx, deps, signal), true];
+        return [await downloadIntoCache(release, cache, toolsDir, ctx, deps, signal), true];
       },
       lockOptions,
       signal,
     );
   }
+  if (release.sha256 !== undefined) {
+    if (downloaded) {
+      ctx.log.info(ctx.loc('InstallDone', release.version, path.join(dir, 'bin', release.platform.buildctl)));
+    }
+    const binDir = await verifiedCopy(dir, release.sha256, release, cache, ctx, deps, signal);
+    const file = path.join(binDir, release.platform.buildctl);
+    cache.prependPath(binDir);
+    ctx.log.info(ctx.loc('InstallVerifiedCopy', release.version, release.sha256, file));
+    return { path: file, version: release.version, binDir };
+  }
   const binDir = path.join(dir, 'bin');
   const file = path.join(binDir, release.platform.buildctl);
   if (!downloaded) {
-    checkCachedDigest(dir, release, ctx);
     const problem = await versionProblem(file, release.version, ctx, deps, signal);
     if (problem !== undefined) throw new Error(ctx.loc('InstallCachedBroken', file, problem, dir));
   }

@@ -1,3 +1,5 @@
+import { appendPath } from './urlText';
+
 /** Where a BuildKit release archive comes from for one agent platform, as upstream names it. */
 export interface ReleasePlatform {
   /** Upstream's OS name: linux, darwin, windows. */
@@ -38,8 +40,7 @@ export function supportedReleasePlatforms(): string[] {
   return Object.values(RELEASES).flatMap((r) => Object.values(r.arches).map((a) => `${r.os}/${a}`));
 }
 
-/** `<base>/v<version>/buildkit-v<version>.<os>-<arch>.tar.gz` */
+/** `<base>/v<version>/buildkit-v<version>.<os>-<arch>.tar.gz`, before the base URL's query if it has one. */
 export function releaseArchiveUrl(baseUrl: string, version: string, release: ReleasePlatform): string {
-  const base = baseUrl.replace(/\/+$/, '');
-  return `${base}/v${version}/buildkit-v${version}.${release.os}-${release.arch}.tar.gz`;
+  return appendPath(baseUrl, `v${version}/buildkit-v${version}.${release.os}-${release.arch}.tar.gz`);
 }

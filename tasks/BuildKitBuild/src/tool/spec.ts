@@ -1,6 +1,7 @@
 import type { RunContext } from '../context';
 import type { InputProblem } from '../inputErrors';
 import type { RawInputs } from '../inputs';
+import { redactUrl, trimPathSlashes } from './urlText';
 import { parseRequestedVersion } from './version';
 
 export interface ToolSpec {
@@ -8,7 +9,10 @@ export interface ToolSpec {
   readonly version: string | undefined;
   /** Lowercase hex SHA-256 the release archive must have, when pinned. */
   readonly sha256: string | undefined;
-  /** Base URL of the release archives, without a trailing slash. */
+  /**
+   * Base URL of the release archives, without a trailing slash on its path; a query (a SAS token) is kept
+   * and must only be shown through redactUrl.
+   */
   readonly downloadUrl: string;
 }
 
@@ -24,7 +28,10 @@ function parseDownloadUrl(text: string, ctx: RunContext, problems: InputProblem[
     url = undefined;
   }
   if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.host === '') {
-    problems.push({ input: 'buildkitDownloadUrl', message: ctx.loc('ToolDownloadUrlInvalid', text) });
+    problems.push({
+      input: 'buildkitDownloadUrl',
+      message: ctx.loc('ToolDownloadUrlInvalid', redactUrl(text)),
+    });
     return text;
   }
   if (url.username !== '' || url.password !== '') {
@@ -35,7 +42,7 @@ function parseDownloadUrl(text: string, ctx: RunContext, problems: InputProblem[
     });
     return text;
   }
-  return text.replace(/\/+$/, '');
+  return trimPathSlashes(text);
 }
 
 /** Reads buildctlVersion and buildkitDownloadUrl. */

@@ -1,0 +1,42 @@
+/**
+ * Release URLs as text: a mirror's base URL may carry a query (an Azure Blob SAS token: `?sv=…&sig=…`),
+ * which belongs after the path and whose values are credentials that no log line may show.
+ */
+
+/** Splits a URL's text where its query or fragment starts. */
+function splitAtQuery(url: string): { path: string; rest: string } {
+  const at = url.search(/[?#]/);
+  return at < 0 ? { path: url, rest: '' } : { path: url.slice(0, at), rest: url.slice(at) };
+}
+
+/** The URL without trailing slashes on its path; the query stays as it is. */
+export function trimPathSlashes(url: string): string {
+  const { path, rest } = splitAtQuery(url);
+  return `${path.replace(/\/+$/, '')}${rest}`;
+}
+
+/** `<base path>/<relative><base query>`: the path goes before the query, never into it. */
+export function appendPath(baseUrl: string, relative: string): string {
+  const { path, rest } = splitAtQuery(baseUrl);
+  return `${path.replace(/\/+$/, '')}/${relative.replace(/^\/+/, '')}${rest}`;
+}
+
+/**
+ * The URL for logs and messages: every query value replaced by `***` (names kept, they help to read it;
+ * a parameter without a value is replaced whole, it may be a token), the fragment dropped. Works on any
+ * text, also on one that is not a valid URL.
+ */
+export function redactUrl(url: string): string {
+  const { path, rest } = splitAtQuery(url);
+  if (!rest.startsWith('?')) return path;
+  const query = rest.slice(1).split('#')[0] ?? '';
+  const redacted = query
+    .split('&')
+    .map((part) => {
+      if (part === '') return part;
+      const eq = part.indexOf('=');
+      return eq < 0 ? '***' : `${part.slice(0, eq)}=***`;
+    })
+    .join('&');
+  return `${path}?${redacted}`;
+}
