@@ -20,6 +20,8 @@ export interface BuildEnvironment {
   readonly daemon: SelectedDaemon;
   /** DOCKER_CONFIG for buildctl; undefined leaves buildctl's default. */
   readonly dockerConfigDir: string | undefined;
+  /** buildctl's environment (childEnvironment.ts); undefined: the task's own. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** The edges runBuild talks to; tests replace them. */
@@ -102,7 +104,7 @@ export async function runBuild(
   try {
     const metadataFile = path.join(workDir, 'metadata.json');
     const args = buildctlBuildArgs(inputs, environment.daemon, metadataFile);
-    const env: Record<string, string | undefined> = { ...ctx.env };
+    const env: Record<string, string | undefined> = { ...(environment.env ?? ctx.env) };
     if (environment.dockerConfigDir !== undefined) env.DOCKER_CONFIG = environment.dockerConfigDir;
     const progress = new ProgressTracker();
     const failures = new FailureTracker();
