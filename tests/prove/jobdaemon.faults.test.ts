@@ -131,8 +131,9 @@ describe('job daemon faults (black box)', function () {
     assert.equal(run.result, 'Succeeded', run.resultMessage);
     const expected = `http://builder:${encodeURIComponent(proxyPassword)}@127.0.0.1:3128`;
     const [buildkitd] = records(s.buildkitdRecords, 'buildkitd');
-    assert.equal(buildkitd?.env?.HTTPS_PROXY, expected);
-    assert.equal(buildkitd.env?.NO_PROXY, '.corp.example');
+    const env = buildkitd?.env ?? {};
+    assert.equal(env.HTTPS_PROXY, expected);
+    assert.equal(env.NO_PROXY, '.corp.example');
     const invocations = readInvocations(s.buildctlRecords).filter((i) => commandOf(i) !== '--version');
     assert.ok(invocations.some((i) => commandOf(i) === 'build'));
     for (const invocation of invocations) assert.equal(invocation.env.HTTPS_PROXY, expected);
