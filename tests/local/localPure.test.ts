@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { containersUnder, mountsUnder } from '../../tasks/BuildKitBuild/src/daemon/localCleanup';
-import { parseDaemonFlags } from '../../tasks/BuildKitBuild/src/daemon/localFlags';
+import { displayFlags, parseDaemonFlags } from '../../tasks/BuildKitBuild/src/daemon/localFlags';
 import {
   parseCapabilities,
   rootCanMount,
@@ -43,6 +43,20 @@ describe('job daemon: BUILDKITD_FLAGS (pure)', () => {
       assert.deepEqual(parseDaemonFlags(text), expected);
     });
   }
+});
+
+describe('job daemon: BUILDKITD_FLAGS in the log (pure)', () => {
+  it('shows plain words as they are and quotes the rest, so that none can command the agent', () => {
+    assert.equal(
+      displayFlags([
+        '--debug',
+        '--config',
+        '/etc/my buildkitd.toml',
+        'a\n##vso[task.setvariable variable=x]y',
+      ]),
+      '--debug --config "/etc/my buildkitd.toml" "a\\n\\u0023\\u0023vso[task.setvariable variable=x]y"',
+    );
+  });
 });
 
 describe('job daemon: may a root daemon mount? (pure)', () => {

@@ -21,7 +21,7 @@ import {
   type UserNamespaceFacts,
 } from './localMode';
 import { cleanUpLeftovers, type PrivilegedRun } from './localCleanup';
-import { DAEMON_FLAGS_VARIABLE, parseDaemonFlags, type DaemonFlagsProblem } from './localFlags';
+import { DAEMON_FLAGS_VARIABLE, displayFlags, parseDaemonFlags, type DaemonFlagsProblem } from './localFlags';
 import { parseCapabilities, rootCanMount, type Capabilities } from './localPrivileges';
 import { startDaemonProcess, type DaemonExit, type DaemonProcess, type PrivilegedKill } from './localProcess';
 import { createLayout, removeLayout } from './localState';
@@ -269,7 +269,7 @@ export async function startLocalDaemon(
     ctx.log.warning(ctx.loc('LocalRuncMissing', path.dirname(binaries.found.buildkitd)));
   }
 
-  if (flags.length > 0) ctx.log.info(ctx.loc('LocalDaemonFlags', DAEMON_FLAGS_VARIABLE, flags.join(' ')));
+  if (flags.length > 0) ctx.log.info(ctx.loc('LocalDaemonFlags', DAEMON_FLAGS_VARIABLE, displayFlags(flags)));
 
   const layout = createLayout(agentTempDirectory(ctx));
   const helpers = privilegedHelpers(mode, ctx);

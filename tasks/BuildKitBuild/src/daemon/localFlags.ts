@@ -38,3 +38,13 @@ export function parseDaemonFlags(
   }
   return { flags: words };
 }
+
+/**
+ * Pure: the flags for the log, one word each: as it is when plain, else as a JSON string with `#` escaped
+ * too, so that no word can start a new line or an agent command (`##vso[`) in the log.
+ */
+export function displayFlags(flags: readonly string[]): string {
+  return flags
+    .map((word) => (/^[\w@%+=:,./-]+$/.test(word) ? word : JSON.stringify(word).replace(/#/g, '\\u0023')))
+    .join(' ');
+}
