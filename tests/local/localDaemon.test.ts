@@ -71,6 +71,11 @@ function setup(
     startTimeoutMs: 20_000,
     probeTimeoutMs: 5_000,
     stopGraceMs: 5_000,
+    daemonEnv: env,
+    proxyVariables: [],
+    // Every capability: a root that may mount (tests of its absence say so).
+    capabilities: () => ({ effective: (1n << 41n) - 1n, bounding: (1n << 41n) - 1n }),
+    mountinfo: () => fs.readFileSync('/proc/self/mountinfo', 'utf8'),
     ...options.deps,
   };
   return { ctx, agentTemp, recordDir, buildctlRecordDir, deps };
@@ -115,6 +120,7 @@ describe('local daemon: started, waited for, stopped and cleaned up (fake buildk
       daemon.address,
       '--root',
       path.join(baseDir, 'root'),
+      '--oci-worker=true',
       '--oci-worker-binary',
       path.join(fakeBuildkitdBin, 'buildkit-runc'),
     ]);
@@ -150,13 +156,26 @@ describe('local daemon: started, waited for, stopped and cleaned up (fake buildk
     daemon = await startLocalDaemon(release, s.ctx, new AbortController().signal, s.deps);
     const sudo = onlyRecord(s.recordDir, 'sudo');
     const buildkitd = onlyRecord(s.recordDir, 'buildkitd');
-    assert.deepEqual(sudo.argv.slice(0, 2), ['-n', fakeBuildkitdPath]);
-    assert.deepEqual(sudo.argv.slice(2), buildkitd.argv);
+    assert.deepEqual(sudo.argv.slice(0, 4), [
+      '-n',
+      '/usr/bin/env',
+      `PATH=${fakeBuildkitdBin}:${s.ctx.env.PATH ?? ''}`,
+      fakeBuildkitdPath,
+    ]);
+    assert.deepEqual(sudo.argv.slice(4), buildkitd.argv);
+    // sudo reset the environment; env(1) gave buildkitd its release's bin/ first again.
+    assert.equal(buildkitd.env?.PATH, `${fakeBuildkitdBin}:${s.ctx.env.PATH ?? ''}`);
     assert.equal(argAfter(buildkitd.argv, '--group'), '1001');
     assert.ok(s.ctx.recorded.infos.includes(s.ctx.loc('LocalModeSudo', '1001', fakeSudoPath)));
     await daemon.dispose();
     daemon = undefined;
-    assert.deepEqual(onlyRecord(s.recordDir, 'sudo').events, ['SIGTERM']);
+    const sudos = records(s.recordDir, 'sudo');
+    assert.deepEqual(sudos.find((r) => r.pid === sudo.pid)?.events, ['SIGTERM']);
+    // Leftover build containers are looked for with the daemon's privileges.
+    assert.deepEqual(
+      sudos.filter((r) => r.pid !== sudo.pid).map((r) => r.argv),
+      [['-n', path.join(fakeBuildkitdBin, 'buildkit-runc'), 'list', '--format', 'json']],
+    );
     assert.deepEqual(onlyRecord(s.recordDir, 'buildkitd').events, ['listening', 'SIGTERM']);
     assert.ok(isGone(buildkitd.pid) && isGone(sudo.pid));
     assert.deepEqual(entries(s.agentTemp), []);

@@ -22,6 +22,8 @@ export interface FakeRecord {
   root?: string;
   flags?: string[];
   env?: Record<string, string | undefined>;
+  /** buildkitd: the names of the OTEL_* variables it was given. */
+  otel?: string[];
   events: string[];
 }
 

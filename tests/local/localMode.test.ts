@@ -85,29 +85,47 @@ describe('local daemon: command line (pure)', () => {
     'unix:///t/buildkitd-x/buildkitd.sock',
     '--root',
     '/t/buildkitd-x/root',
+    '--oci-worker=true',
     '--oci-worker-binary',
     '/bk/bin/buildkit-runc',
   ];
+  const plain = { path: '/usr/bin:/bin', preserve: [], flags: [] };
 
-  it('root: buildkitd itself on the private socket with its state under the job', () => {
-    assert.deepEqual(daemonCommand({ kind: 'root' }, binaries, layout, 0), {
+  it('root: buildkitd itself on the private socket with its state under the job, its bin/ first on PATH', () => {
+    assert.deepEqual(daemonCommand({ kind: 'root' }, binaries, layout, 0, plain), {
       file: '/bk/bin/buildkitd',
       args: daemonArgs,
+      env: { PATH: '/bk/bin:/usr/bin:/bin' },
+    });
+  });
+
+  it("sudo: sudo -n, PATH set again through env(1) after sudo's reset, the socket handed to the task group", () => {
+    assert.deepEqual(daemonCommand({ kind: 'sudo', sudo: '/usr/bin/sudo' }, binaries, layout, 1001, plain), {
+      file: '/usr/bin/sudo',
+      args: [
+        '-n',
+        '/usr/bin/env',
+        'PATH=/bk/bin:/usr/bin:/bin',
+        '/bk/bin/buildkitd',
+        ...daemonArgs,
+        '--group',
+        '1001',
+      ],
       env: {},
     });
   });
 
-  it('sudo: sudo -n, and the socket handed to the task group', () => {
-    assert.deepEqual(daemonCommand({ kind: 'sudo', sudo: '/usr/bin/sudo' }, binaries, layout, 1001), {
-      file: '/usr/bin/sudo',
-      args: ['-n', '/bk/bin/buildkitd', ...daemonArgs, '--group', '1001'],
-      env: {},
+  it('sudo: the proxy variables are kept by name (never their values on the command line)', () => {
+    const command = daemonCommand({ kind: 'sudo', sudo: '/usr/bin/sudo' }, binaries, layout, 1001, {
+      ...plain,
+      preserve: ['HTTPS_PROXY', 'NO_PROXY'],
     });
+    assert.deepEqual(command.args.slice(0, 3), ['-n', '--preserve-env=HTTPS_PROXY,NO_PROXY', '/usr/bin/env']);
   });
 
   it('rootless: rootlesskit with host network, its state under the job, no process sandbox', () => {
     assert.deepEqual(
-      daemonCommand({ kind: 'rootless', rootlesskit: '/usr/bin/rootlesskit' }, binaries, layout, 1001),
+      daemonCommand({ kind: 'rootless', rootlesskit: '/usr/bin/rootlesskit' }, binaries, layout, 1001, plain),
       {
         file: '/usr/bin/rootlesskit',
         args: [
@@ -117,14 +135,36 @@ describe('local daemon: command line (pure)', () => {
           ...daemonArgs,
           '--oci-worker-no-process-sandbox',
         ],
-        env: { XDG_RUNTIME_DIR: '/t/buildkitd-x/run' },
+        env: { XDG_RUNTIME_DIR: '/t/buildkitd-x/run', PATH: '/bk/bin:/usr/bin:/bin' },
       },
     );
   });
 
-  it('leaves runc to buildkitd when none was found', () => {
-    const command = daemonCommand({ kind: 'root' }, { buildkitd: '/b', runc: undefined }, layout, 0);
+  it('BUILDKITD_FLAGS come last, after the flags they may override, in every mode', () => {
+    const flags = ['--allow-insecure-entitlement=network.host', '--oci-worker-snapshotter', 'native'];
+    for (const mode of [
+      { kind: 'root' as const },
+      { kind: 'sudo' as const, sudo: '/usr/bin/sudo' },
+      { kind: 'rootless' as const, rootlesskit: '/usr/bin/rootlesskit' },
+    ]) {
+      const command = daemonCommand(mode, binaries, layout, 1001, { ...plain, flags });
+      assert.deepEqual(command.args.slice(-3), flags, mode.kind);
+    }
+  });
+
+  it('leaves runc to buildkitd when none was found, which finds it on its PATH', () => {
+    const command = daemonCommand(
+      { kind: 'root' },
+      { buildkitd: '/b/buildkitd', runc: undefined },
+      layout,
+      0,
+      {
+        ...plain,
+        path: undefined,
+      },
+    );
     assert.ok(!command.args.includes('--oci-worker-binary'));
+    assert.deepEqual(command.env, { PATH: '/b' });
   });
 });
 

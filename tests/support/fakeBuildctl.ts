@@ -11,7 +11,13 @@ export const fakeBuildctlPath = path.join(fakeBuildctlDir, 'buildctl');
 export interface FakeBuildctlInvocation {
   argv: string[];
   cwd: string;
-  env: { DOCKER_CONFIG?: string; BUILDKIT_HOST?: string; GRPC_ENFORCE_ALPN_ENABLED?: string };
+  env: {
+    DOCKER_CONFIG?: string;
+    BUILDKIT_HOST?: string;
+    GRPC_ENFORCE_ALPN_ENABLED?: string;
+    HTTPS_PROXY?: string;
+    NO_PROXY?: string;
+  };
   /** The parsed $DOCKER_CONFIG/config.json, or null when DOCKER_CONFIG was unset or unreadable. */
   dockerConfig: unknown;
   dockerConfigError: string | null;

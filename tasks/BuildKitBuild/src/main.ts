@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import * as tl from 'azure-pipelines-task-lib/task';
 import { runBuild, type BuildOutcome } from './build/build';
-import { selectDaemon, type SelectedDaemon } from './daemon/select';
+import { childEnvironments } from './childEnvironment';
+import { defaultDaemonDeps, selectDaemon, type SelectedDaemon } from './daemon/select';
 import { CancelledError, throwIfCancelled } from './cancellation';
 import type { RunContext } from './context';
 import { InputError, formatProblem } from './inputErrors';
@@ -33,6 +34,8 @@ async function run(ctx: RunContext, signal: AbortSignal, resources: Resources): 
   // buildctl) on one side, the credential exchange on the other. The buildctl chain starts first so that
   // its child processes run while @azure/identity loads. When one side fails, the other is stopped; both
   // settle before the failure is reported, so a daemon started for this job is known to the clean-up.
+  // What buildctl and a job daemon get from the agent (its proxy); the daemons' own hosts stay direct.
+  const children = childEnvironments(ctx, [...spec.build.daemon.addresses, ctx.env.BUILDKIT_HOST ?? '']);
   const sideFailed = new AbortController();
   const phase = AbortSignal.any([signal, sideFailed.signal]);
   const stopOtherOnFailure = <T>(work: Promise<T>): Promise<T> =>
@@ -43,7 +46,13 @@ async function run(ctx: RunContext, signal: AbortSignal, resources: Resources): 
   const [tools, credentials] = await Promise.allSettled([
     stopOtherOnFailure(
       resolveBuildctl(spec.tool, ctx, phase).then(async (buildctl) => {
-        const daemon = await selectDaemon(spec.build, buildctl, ctx, phase);
+        const daemon = await selectDaemon(
+          spec.build,
+          buildctl,
+          ctx,
+          phase,
+          defaultDaemonDeps(buildctl, ctx, children),
+        );
         resources.daemon = daemon;
         return { buildctl, daemon };
       }),
@@ -59,7 +68,12 @@ async function run(ctx: RunContext, signal: AbortSignal, resources: Resources): 
     throw failures.find((e) => !(e instanceof CancelledError)) ?? failures[0];
   }
   resources.dockerConfig = writeDockerConfig(credentials.value, ctx);
-  return runBuild(spec.build, { ...tools.value, dockerConfigDir: resources.dockerConfig.dir }, ctx, signal);
+  return runBuild(
+    spec.build,
+    { ...tools.value, dockerConfigDir: resources.dockerConfig.dir, env: children.buildctl },
+    ctx,
+    signal,
+  );
 }
 
 function describeSuccess(outcome: BuildOutcome, ctx: RunContext): string {

@@ -24,6 +24,8 @@ export interface BuildEnvironment {
   readonly daemon: SelectedDaemon;
   /** DOCKER_CONFIG for buildctl; undefined leaves buildctl's default. */
   readonly dockerConfigDir: string | undefined;
+  /** buildctl's environment (childEnvironment.ts); undefined: the task's own. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** The edges runBuild talks to; tests replace them. */
@@ -122,7 +124,7 @@ export async function runBuild(
   try {
     const metadataFile = path.join(workDir, 'metadata.json');
     const args = buildctlBuildArgs(inputs, environment.daemon, metadataFile);
-    const env = daemonEnv(ctx.env, environment.daemon.tls);
+    const env = daemonEnv(environment.env ?? ctx.env, environment.daemon.tls);
     if (environment.dockerConfigDir !== undefined) env.DOCKER_CONFIG = environment.dockerConfigDir;
     const progress = new ProgressTracker();
     const failures = new FailureTracker();

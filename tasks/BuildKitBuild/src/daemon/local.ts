@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { cancelledBy, throwIfCancelled } from '../cancellation';
 import { agentTempDirectory } from '../agentTemp';
+import { childEnvironments, type ChildEnv, type ChildEnvironments } from '../childEnvironment';
 import { secondsVariable } from '../secondsVariable';
 import type { RunContext } from '../context';
 import type { Buildctl } from '../tool/install';
@@ -19,6 +20,9 @@ import {
   type LocalMode,
   type UserNamespaceFacts,
 } from './localMode';
+import { cleanUpLeftovers, type PrivilegedRun } from './localCleanup';
+import { DAEMON_FLAGS_VARIABLE, displayFlags, parseDaemonFlags, type DaemonFlagsProblem } from './localFlags';
+import { parseCapabilities, rootCanMount, type Capabilities } from './localPrivileges';
 import { startDaemonProcess, type DaemonExit, type DaemonProcess, type PrivilegedKill } from './localProcess';
 import { createLayout, removeLayout } from './localState';
 import { buildctlProbe, waitUntilReady, type ReadinessProbe } from './localWait';
@@ -35,16 +39,28 @@ export interface LocalDaemonDeps {
   readonly startTimeoutMs: number;
   readonly probeTimeoutMs: number;
   readonly stopGraceMs: number;
+  /** The daemon's environment (the agent's proxy, no OpenTelemetry variables). */
+  readonly daemonEnv: ChildEnv;
+  /** Names of the proxy variables in daemonEnv, which sudo must be asked to keep. */
+  readonly proxyVariables: readonly string[];
+  /** The task's capability sets (/proc/self/status); undefined when unknown. */
+  capabilities(): Capabilities | undefined;
+  /** The task's /proc/self/mountinfo ('' when unreadable). */
+  mountinfo(): string;
 }
 
 /** Pipeline variable bounding the wait for the daemon, in seconds. */
 export const startTimeoutVariable = 'BuildKitBuild.LocalDaemonStartTimeout';
 const defaultStartTimeoutSeconds = 60;
 
-export function defaultLocalDeps(buildctl: Buildctl, ctx: RunContext): LocalDaemonDeps {
+export function defaultLocalDeps(
+  buildctl: Buildctl,
+  ctx: RunContext,
+  children: ChildEnvironments = childEnvironments(ctx, []),
+): LocalDaemonDeps {
   const lookup = (tool: string): string | undefined => findOnPath(tool, ctx.env, ctx.platform);
   // The readiness check must reach our socket and nothing else.
-  const probeEnv = { ...ctx.env, BUILDKIT_HOST: undefined };
+  const probeEnv = { ...children.buildctl, BUILDKIT_HOST: undefined };
   return {
     uid: process.getuid?.(),
     gid: process.getgid?.(),
@@ -55,6 +71,10 @@ export function defaultLocalDeps(buildctl: Buildctl, ctx: RunContext): LocalDaem
     startTimeoutMs: secondsVariable(ctx, startTimeoutVariable, defaultStartTimeoutSeconds),
     probeTimeoutMs: 10_000,
     stopGraceMs: 10_000,
+    daemonEnv: children.daemon,
+    proxyVariables: Object.keys(children.proxy),
+    capabilities: () => parseCapabilities(readIfPresent('/proc/self/status') ?? ''),
+    mountinfo: () => readIfPresent('/proc/self/mountinfo') ?? '',
   };
 }
 
@@ -86,25 +106,59 @@ function logMode(mode: LocalMode, facts: HostFacts, ctx: RunContext): void {
 function privilegedHelpers(
   mode: LocalMode,
   ctx: RunContext,
-): { kill: PrivilegedKill | undefined; remove: ((dir: string) => Promise<string | undefined>) | undefined } {
+): {
+  kill: PrivilegedKill | undefined;
+  remove: ((dir: string) => Promise<string | undefined>) | undefined;
+  run: PrivilegedRun;
+} {
+  const direct: PrivilegedRun = (file, args) => runHelper(file, args, ctx.env, 60_000);
   const helper = async (file: string, args: string[]): Promise<string | undefined> => {
-    const result = await runHelper(file, args, ctx.env, 60_000);
+    const result = await direct(file, args);
     return result.ok ? undefined : result.output;
   };
   switch (mode.kind) {
     case 'root':
-      return { kill: undefined, remove: undefined };
+      return { kill: undefined, remove: undefined, run: direct };
     case 'sudo':
       return {
         kill: async (signal, pids) => {
           await helper(mode.sudo, ['-n', 'kill', '-s', signal, ...pids.map(String)]);
         },
         remove: (dir) => helper(mode.sudo, ['-n', 'rm', '-rf', '--', dir]),
+        run: (file, args) => direct(mode.sudo, ['-n', file, ...args]),
       };
     case 'rootless':
       // Files owned by sub-IDs are removable only from inside a user namespace with the same mapping.
-      return { kill: undefined, remove: (dir) => helper(mode.rootlesskit, ['rm', '-rf', '--', dir]) };
+      return {
+        kill: undefined,
+        remove: (dir) => helper(mode.rootlesskit, ['rm', '-rf', '--', dir]),
+        run: direct,
+      };
   }
+}
+
+function flagsProblemText(problem: DaemonFlagsProblem, ctx: RunContext): string {
+  switch (problem.kind) {
+    case 'quote':
+      return ctx.loc('LocalFlagsQuote');
+    case 'trailing-backslash':
+      return ctx.loc('LocalFlagsTrailingBackslash');
+    case 'not-a-flag':
+      return ctx.loc('LocalFlagsNotAFlag', problem.word);
+    case 'reserved':
+      return ctx.loc('LocalFlagsReserved', problem.flag);
+  }
+}
+
+/** BUILDKITD_FLAGS (pipeline variable or environment), split and checked before anything starts. */
+function daemonFlags(ctx: RunContext): string[] {
+  const parsed = parseDaemonFlags(ctx.variable(DAEMON_FLAGS_VARIABLE));
+  if ('problem' in parsed) {
+    throw new Error(
+      ctx.loc('LocalFlagsInvalid', DAEMON_FLAGS_VARIABLE, flagsProblemText(parsed.problem, ctx)),
+    );
+  }
+  return parsed.flags;
 }
 
 function describeExit(exit: DaemonExit): string {
@@ -122,22 +176,56 @@ function startFailureHint(mode: LocalMode, lines: readonly string[], ctx: RunCon
   return ctx.loc('LocalHintRemote');
 }
 
-/** Stops the daemon (once), then removes its state; problems become warnings, never errors. */
+/** What the clean-up needs to know about how the daemon ran. */
+interface DaemonRun {
+  readonly daemon: DaemonProcess;
+  readonly layout: LocalLayout;
+  readonly mode: LocalMode;
+  readonly runc: string | undefined;
+}
+
+/**
+ * Stops the daemon (once); then, also when it had died on its own, kills the build containers it left
+ * and unmounts what is mounted below its directory; then removes its state (never through a mount).
+ * Problems become warnings, never errors.
+ */
 function disposer(
-  daemon: DaemonProcess,
-  layout: LocalLayout,
-  remove: ((dir: string) => Promise<string | undefined>) | undefined,
+  run: DaemonRun,
+  helpers: ReturnType<typeof privilegedHelpers>,
   deps: LocalDaemonDeps,
   ctx: RunContext,
 ): () => Promise<void> {
+  const { daemon, layout } = run;
   let done: Promise<void> | undefined;
   const dispose = async (): Promise<void> => {
-    if (daemon.exit() === undefined) {
+    const exit = daemon.exit();
+    if (exit === undefined) {
       ctx.log.info(ctx.loc('LocalStopping', String(daemon.pid)));
       const killed = await daemon.stop(deps.stopGraceMs);
       if (killed) ctx.log.warning(ctx.loc('LocalKilled', deps.stopGraceMs / 1000));
     }
-    for (const left of await removeLayout(layout, remove)) {
+    const leftovers = await cleanUpLeftovers({
+      runc: run.runc,
+      runcRoot: run.mode.kind === 'rootless' ? path.join(layout.runtimeDir, 'runc') : undefined,
+      root: layout.root,
+      base: layout.base,
+      unmount: run.mode.kind !== 'rootless',
+      run: helpers.run,
+      mountinfo: () => deps.mountinfo(),
+    });
+    if (leftovers.containers.length > 0 || leftovers.unmounted.length > 0) {
+      const ended = daemon.exit();
+      const how = ended === undefined ? ctx.loc('LocalNoExit') : describeExit(ended);
+      ctx.log.warning(
+        ctx.loc('LocalLeftoversCleaned', how, leftovers.containers.length, leftovers.unmounted.length),
+      );
+    }
+    for (const problem of leftovers.problems) ctx.log.debug(`buildkitd clean-up: ${problem}`);
+    if (leftovers.stillMounted.length > 0) {
+      ctx.log.warning(ctx.loc('LocalStillMounted', layout.base, leftovers.stillMounted.join(', ')));
+      return;
+    }
+    for (const left of await removeLayout(layout, helpers.remove)) {
       ctx.log.warning(ctx.loc('LocalStateLeft', left.dir, left.reason));
     }
   };
@@ -160,6 +248,7 @@ export async function startLocalDaemon(
   if ('searched' in binaries) {
     throw new Error(ctx.loc('LocalBuildkitdMissing', binaries.searched.join(', ')));
   }
+  const flags = daemonFlags(ctx);
   const facts = await hostFacts(ctx, deps, signal);
   throwIfCancelled(signal);
   const decision = chooseLocalMode(facts);
@@ -172,24 +261,33 @@ export async function startLocalDaemon(
     throw new Error(ctx.loc('LocalNoPrivileges', String(facts.uid)));
   }
   const mode = decision.mode;
+  if (mode.kind !== 'rootless' && !rootCanMount(deps.capabilities(), mode.kind === 'sudo')) {
+    throw new Error(ctx.loc('LocalRootCannotMount', mode.kind === 'sudo' ? `sudo (${mode.sudo})` : 'uid 0'));
+  }
   logMode(mode, facts, ctx);
   if (binaries.found.runc === undefined) {
     ctx.log.warning(ctx.loc('LocalRuncMissing', path.dirname(binaries.found.buildkitd)));
   }
 
+  if (flags.length > 0) ctx.log.info(ctx.loc('LocalDaemonFlags', DAEMON_FLAGS_VARIABLE, displayFlags(flags)));
+
   const layout = createLayout(agentTempDirectory(ctx));
   const helpers = privilegedHelpers(mode, ctx);
-  const command = daemonCommand(mode, binaries.found, layout, deps.gid);
+  const command = daemonCommand(mode, binaries.found, layout, deps.gid, {
+    path: ctx.env.PATH,
+    preserve: deps.proxyVariables,
+    flags,
+  });
   ctx.log.debug(`buildkitd: ${[command.file, ...command.args].join(' ')}`);
   const daemon = startDaemonProcess(
     command,
-    ctx.env,
+    deps.daemonEnv,
     (line) => {
       ctx.log.debug(`buildkitd: ${line}`);
     },
     helpers.kill,
   );
-  const dispose = disposer(daemon, layout, helpers.remove, deps, ctx);
+  const dispose = disposer({ daemon, layout, mode, runc: binaries.found.runc }, helpers, deps, ctx);
   const address = unixAddress(layout.socket);
   if (daemon.pid !== undefined) {
     ctx.log.info(

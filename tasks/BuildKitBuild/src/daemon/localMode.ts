@@ -71,16 +71,37 @@ export interface DaemonCommand {
   readonly env: Readonly<Record<string, string>>;
 }
 
+/** What the daemon gets besides its mode, binaries and paths. */
+export interface DaemonOptions {
+  /** The task's PATH: the daemon's PATH is the directory of buildkitd, then this. */
+  readonly path: string | undefined;
+  /** Variables sudo must keep (the proxy): passed by name with --preserve-env, never on the command line. */
+  readonly preserve: readonly string[];
+  /** Flags from BUILDKITD_FLAGS, last so that they can override the task's defaults. */
+  readonly flags: readonly string[];
+}
+
 /** `unix://` + absolute path, as buildctl --addr and buildkitd --addr take it. */
 export function unixAddress(socket: string): string {
   return `unix://${socket}`;
 }
 
+/** Pure: the daemon's PATH: buildkitd's own directory first (runc and buildkit-qemu-* are found there). */
+export function daemonPath(buildkitd: string, taskPath: string | undefined): string {
+  const dir = buildkitd.slice(0, Math.max(buildkitd.lastIndexOf('/'), 1));
+  const rest = (taskPath ?? '').split(':').filter((entry) => entry !== '' && entry !== dir);
+  return [dir, ...rest].join(':');
+}
+
 /**
- * The command that starts buildkitd in `mode`.
+ * The command that starts buildkitd in `mode`. buildkitd enables its OCI worker only when runc or
+ * buildkit-runc is on its PATH (whatever --oci-worker-binary says) and finds the buildkit-qemu-*
+ * emulators only on PATH: its PATH starts with its own directory and --oci-worker=true is explicit.
  * - root: buildkitd itself.
- * - sudo: `sudo -n buildkitd ... --group <gid>`, so that the task's own group may use the root-owned socket;
- *   runc is passed by absolute path because sudo resets PATH.
+ * - sudo: `sudo -n [--preserve-env=<proxy variables>] /usr/bin/env PATH=<path> buildkitd ... --group <gid>`:
+ *   sudo resets the environment and PATH (secure_path), so PATH is set again through env(1), and the
+ *   proxy, which may hold a password, is kept by name rather than written on the command line; --group
+ *   lets the task's own group use the root-owned socket.
  * - rootless: `rootlesskit --state-dir=... --net=host buildkitd ... --oci-worker-no-process-sandbox`:
  *   host network so that the build reaches what the agent reaches, no process sandbox so that it also
  *   runs inside unprivileged agent containers where /proc cannot be mounted (the daemon serves this job only).
@@ -90,21 +111,43 @@ export function daemonCommand(
   binaries: LocalBinaries,
   layout: LocalLayout,
   gid: number | undefined,
+  options: DaemonOptions,
 ): DaemonCommand {
-  const daemonArgs = ['--addr', unixAddress(layout.socket), '--root', layout.root];
+  const daemonArgs = ['--addr', unixAddress(layout.socket), '--root', layout.root, '--oci-worker=true'];
   if (binaries.runc !== undefined) daemonArgs.push('--oci-worker-binary', binaries.runc);
+  const path = daemonPath(binaries.buildkitd, options.path);
   switch (mode.kind) {
     case 'root':
-      return { file: binaries.buildkitd, args: daemonArgs, env: {} };
-    case 'sudo':
+      return { file: binaries.buildkitd, args: [...daemonArgs, ...options.flags], env: { PATH: path } };
+    case 'sudo': {
       if (gid !== undefined) daemonArgs.push('--group', String(gid));
-      return { file: mode.sudo, args: ['-n', binaries.buildkitd, ...daemonArgs], env: {} };
+      const preserve = options.preserve.length > 0 ? [`--preserve-env=${options.preserve.join(',')}`] : [];
+      return {
+        file: mode.sudo,
+        args: [
+          '-n',
+          ...preserve,
+          '/usr/bin/env',
+          `PATH=${path}`,
+          binaries.buildkitd,
+          ...daemonArgs,
+          ...options.flags,
+        ],
+        env: {},
+      };
+    }
     case 'rootless':
       daemonArgs.push('--oci-worker-no-process-sandbox');
       return {
         file: mode.rootlesskit,
-        args: [`--state-dir=${layout.rootlesskitState}`, '--net=host', binaries.buildkitd, ...daemonArgs],
-        env: { XDG_RUNTIME_DIR: layout.runtimeDir },
+        args: [
+          `--state-dir=${layout.rootlesskitState}`,
+          '--net=host',
+          binaries.buildkitd,
+          ...daemonArgs,
+          ...options.flags,
+        ],
+        env: { XDG_RUNTIME_DIR: layout.runtimeDir, PATH: path },
       };
   }
 }

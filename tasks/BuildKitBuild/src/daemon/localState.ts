@@ -8,17 +8,32 @@ import { errorText } from '../errorText';
 const maxSocketPathBytes = 100;
 
 /**
+ * Characters a `unix://` address keeps as they are. buildkitd takes the text after `unix://` as the path,
+ * but buildctl parses the address as a URL (Go's url.Parse, then gRPC): `#` starts a fragment, `?` a query,
+ * `%` an escape, and control characters (a newline) are refused, so such a path would name another file.
+ */
+const safeSocketPath = /^[A-Za-z0-9/._~+=,@:-]+$/;
+
+/** Pure: whether buildctl and buildkitd both read `unix://<socket>` as this very path. */
+export function isSafeSocketPath(socket: string): boolean {
+  return safeSocketPath.test(socket) && Buffer.byteLength(socket) <= maxSocketPathBytes;
+}
+
+/**
  * Creates a private (0700) directory for one daemon under `tempDirectory` (Agent.TempDirectory). The
- * socket lives there too unless the path would be too long for a unix socket: then in a private
- * directory under the system temp directory.
+ * socket lives there too unless its path is too long for a unix socket or holds characters a URL would
+ * read otherwise: then in a private directory under the system temp directory, else under /tmp.
  */
 export function createLayout(tempDirectory: string, systemTemp: string = os.tmpdir()): LocalLayout {
   fs.mkdirSync(tempDirectory, { recursive: true });
   const base = fs.mkdtempSync(path.join(tempDirectory, 'buildkitd-'));
   let socket = path.join(base, 'buildkitd.sock');
   let socketDir: string | undefined;
-  if (Buffer.byteLength(socket) > maxSocketPathBytes) {
-    socketDir = fs.mkdtempSync(path.join(systemTemp, 'bkd-'));
+  if (!isSafeSocketPath(socket)) {
+    const parent = isSafeSocketPath(path.join(systemTemp, 'bkd-XXXXXX', 'buildkitd.sock'))
+      ? systemTemp
+      : '/tmp';
+    socketDir = fs.mkdtempSync(path.join(parent, 'bkd-'));
     socket = path.join(socketDir, 'buildkitd.sock');
   }
   const runtimeDir = path.join(base, 'run');

@@ -1,11 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { throwIfCancelled } from '../cancellation';
+import { childEnvironments, type ChildEnvironments } from '../childEnvironment';
 import type { RunContext } from '../context';
 import { secondsVariable } from '../secondsVariable';
 import type { Buildctl } from '../tool/install';
 import type { DaemonEndpoint } from './flags';
-import { startLocalDaemon } from './local';
+import { defaultLocalDeps, startLocalDaemon } from './local';
 import { preflightMessage, runPreflight, type PreflightOutcome } from './preflight';
 import { rendezvousOrder } from './rendezvous';
 import type { BuildInputs, DaemonTls } from '../buildInputs/spec';
@@ -35,10 +36,14 @@ export interface DaemonDeps {
   startLocalDaemon(signal: AbortSignal): Promise<SelectedDaemon>;
 }
 
-export function defaultDaemonDeps(buildctl: Buildctl, ctx: RunContext): DaemonDeps {
+export function defaultDaemonDeps(
+  buildctl: Buildctl,
+  ctx: RunContext,
+  children: ChildEnvironments,
+): DaemonDeps {
   return {
     preflight: (address, tls, timeoutMs, signal) =>
-      runPreflight({ buildctlPath: buildctl.path, address, tls, env: ctx.env, timeoutMs, signal }),
+      runPreflight({ buildctlPath: buildctl.path, address, tls, env: children.buildctl, timeoutMs, signal }),
     isSocket: (file) => {
       try {
         return fs.statSync(file).isSocket();
@@ -46,7 +51,8 @@ export function defaultDaemonDeps(buildctl: Buildctl, ctx: RunContext): DaemonDe
         return false;
       }
     },
-    startLocalDaemon: (signal) => startLocalDaemon(buildctl, ctx, signal),
+    startLocalDaemon: (signal) =>
+      startLocalDaemon(buildctl, ctx, signal, defaultLocalDeps(buildctl, ctx, children)),
   };
 }
 
@@ -76,7 +82,7 @@ export async function selectDaemon(
   buildctl: Buildctl,
   ctx: RunContext,
   signal: AbortSignal,
-  deps: DaemonDeps = defaultDaemonDeps(buildctl, ctx),
+  deps: DaemonDeps = defaultDaemonDeps(buildctl, ctx, childEnvironments(ctx, inputs.daemon.addresses)),
 ): Promise<SelectedDaemon> {
   throwIfCancelled(signal);
   const timeoutSeconds =
