@@ -2,7 +2,7 @@ import type { RunContext } from '../context';
 import type { InputProblem } from '../inputErrors';
 import type { RawInputs } from '../inputs';
 import { parseCacheInputs, type CacheSpec } from './cacheInputs';
-import { parseAddresses, parseTls } from './daemonInputs';
+import { parseDaemonLines, parseTls } from './daemonInputs';
 import { splitExtraArgs } from './extraArgs';
 import { parseBoolean, parsePick, reporter, workingDirectory } from './fields';
 import { parseImageName, parseTags } from './imageInputs';
@@ -51,6 +51,8 @@ export interface DaemonSpec {
   /** buildkitAddress lines as given; empty: BUILDKIT_HOST, default socket, or a job-scoped daemon. */
   readonly addresses: readonly string[];
   readonly tls: DaemonTls;
+  /** Address → the platforms its buildkitAddress line names after it (served natively); absent: none. */
+  readonly served?: Readonly<Record<string, readonly string[]>>;
 }
 
 const PROVENANCE = ['none', 'min', 'max'] as const;
@@ -114,7 +116,7 @@ export function parseBuildInputs(
   const provenance = parsePick('provenance', raw.provenance, PROVENANCE, 'none', ctx, report);
   const sbom = parseBoolean('sbom', raw.sbom, false, ctx, report);
   const cache = parseCacheInputs(raw, imageName?.name, registryHost, ctx, report);
-  const addresses = parseAddresses(raw.buildkitAddress, ctx, report);
+  const { addresses, served } = parseDaemonLines(raw.buildkitAddress, ctx, report);
   const tls = parseTls(raw, workDir, ctx, report);
   const extraArgs = splitExtraArgs(raw.extraArgs);
   if (extraArgs === undefined) report('extraArgs', ctx.loc('BuildExtraArgsQuote'));
@@ -128,7 +130,7 @@ export function parseBuildInputs(
       refs: tags.map((t) => `${name}:${t}`),
       push,
     },
-    daemon: { addresses, tls },
+    daemon: { addresses, tls, ...(Object.keys(served).length > 0 ? { served } : {}) },
     extraArgs: extraArgs ?? [],
     context,
     dockerfile,
