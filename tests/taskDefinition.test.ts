@@ -5,7 +5,6 @@ import * as path from 'node:path';
 import { INPUT_NAMES } from '../tasks/BuildKitBuild/src/inputs';
 import { repoRoot, taskDefinition } from './support/repo';
 
-
 /** Every `loc('Key'` the task's sources use. */
 function messageKeysUsed(): Set<string> {
   const dir = path.join(repoRoot, 'tasks', 'BuildKitBuild', 'src');
