@@ -23,6 +23,8 @@ export interface FakeDaemonOptions {
   silent?: boolean;
   /** Listen on this unix socket instead of a loopback TCP port. */
   socketPath?: string;
+  /** Builds on this daemon only: the `RUN make` step fails with this exit code, or lasts this long. */
+  behaviour?: { failStep?: number; slowMs?: number };
 }
 
 export interface FakeDaemon {
@@ -41,7 +43,8 @@ export function greetingFor(options: FakeDaemonOptions): string {
         serverName: options.tls.serverName ?? 'buildkitd',
       }
     : null;
-  return `${JSON.stringify({ fakeBuildkitd: 1, workers, tls })}\n`;
+  const behaviour = options.behaviour === undefined ? {} : { behaviour: options.behaviour };
+  return `${JSON.stringify({ fakeBuildkitd: 1, workers, tls, ...behaviour })}\n`;
 }
 
 export async function startFakeDaemon(options: FakeDaemonOptions = {}): Promise<FakeDaemon> {

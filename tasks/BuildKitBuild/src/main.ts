@@ -1,7 +1,9 @@
 import * as path from 'node:path';
 import * as tl from 'azure-pipelines-task-lib/task';
 import { runBuild, type BuildOutcome } from './build/build';
-import { selectDaemon, type SelectedDaemon } from './daemon/select';
+import type { SelectedDaemon } from './daemon/select';
+import { chooseDaemons } from './platforms/choose';
+import { runSplitBuild } from './platforms/runSplit';
 import { CancelledError, throwIfCancelled } from './cancellation';
 import type { RunContext } from './context';
 import { InputError, formatProblem } from './inputErrors';
@@ -42,9 +44,10 @@ async function run(ctx: RunContext, signal: AbortSignal, resources: Resources): 
   const [tools, credentials] = await Promise.allSettled([
     stopOtherOnFailure(
       resolveBuildctl(spec.tool, ctx, phase).then(async (buildctl) => {
-        const daemon = await selectDaemon(spec.build, buildctl, ctx, phase);
-        resources.daemon = daemon;
-        return { buildctl, daemon };
+        // Several platforms on daemons of several platforms: one build per platform (src/platforms).
+        const choice = await chooseDaemons(spec.build, buildctl, ctx, phase);
+        if (choice.kind === 'single') resources.daemon = choice.daemon;
+        return { buildctl, choice };
       }),
     ),
     stopOtherOnFailure(getRegistryCredentials(spec.registry, { push: spec.build.image.push }, ctx, phase)),
@@ -58,7 +61,17 @@ async function run(ctx: RunContext, signal: AbortSignal, resources: Resources): 
     throw failures.find((e) => !(e instanceof CancelledError)) ?? failures[0];
   }
   resources.dockerConfig = writeDockerConfig(credentials.value, ctx);
-  return runBuild(spec.build, { ...tools.value, dockerConfigDir: resources.dockerConfig.dir }, ctx, signal);
+  const { buildctl, choice } = tools.value;
+  const dockerConfigDir = resources.dockerConfig.dir;
+  if (choice.kind === 'split') {
+    return runSplitBuild(
+      spec.build,
+      { buildctl, routes: choice.routes, tls: choice.tls, dockerConfigDir },
+      ctx,
+      signal,
+    );
+  }
+  return runBuild(spec.build, { buildctl, daemon: choice.daemon, dockerConfigDir }, ctx, signal);
 }
 
 function describeSuccess(outcome: BuildOutcome, ctx: RunContext): string {

@@ -37,6 +37,8 @@ export interface ImageSpec {
   /** `<name>:<tag>` for every tag. */
   readonly refs: readonly string[];
   readonly push: boolean;
+  /** One platform of a split build: pushed by digest, without tags (src/platforms). */
+  readonly pushByDigest?: boolean;
 }
 
 /** PEM files for mutual TLS to buildkitd (buildctl's --tlscacert, --tlscert, --tlskey, --tlsservername). */

@@ -140,7 +140,7 @@ export function platformEntries(pushed: PushedPlatform): {
  * Pure: one OCI image index from what each platform's build pushed. Every platform's image manifests
  * first (in the order of the platforms), then the attestation manifests with their
  * `vnd.docker.reference.*` annotations, as BuildKit lays out a multi-platform index. An entry that two
- * builds share (same digest) is listed once. Serialised with two-space indentation, like BuildKit.
+ * builds share (same descriptor) is listed once. Serialised with two-space indentation, like BuildKit.
  */
 export function mergeIndex(pushed: readonly PushedPlatform[]): MergedIndex {
   const images: OciDescriptor[] = [];
@@ -151,7 +151,10 @@ export function mergeIndex(pushed: readonly PushedPlatform[]): MergedIndex {
     attestations.push(...entries.attestations);
   }
   const seen = new Set<string>();
-  const manifests = [...images, ...attestations].filter((d) => !seen.has(d.digest) && seen.add(d.digest));
+  const manifests = [...images, ...attestations].filter((d) => {
+    const key = JSON.stringify(d);
+    return !seen.has(key) && seen.add(key);
+  });
   const json = JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }, null, 2);
   const bytes = Buffer.from(json, 'utf8');
   return {
