@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { runTask, type TaskRun } from '../support/agent';
+import { runTask, startTask, type TaskRun, type TaskRunOptions } from '../support/agent';
 import { dockerRegistryConnection } from '../support/connections';
 import {
   commandOf,
@@ -62,20 +62,24 @@ describe('native multi-platform builds: the bundled task, fake daemons of two pl
     return started;
   };
 
-  const run = async (inputs: Record<string, string>, password = 'pa55-w0rd'): Promise<TaskRun> =>
-    runTask({
-      entry: await bundledTaskEntry(),
-      cwd: dir,
-      pathPrepend: [fakeBuildctlDir],
-      inputs: { containerRegistry: 'reg', repository: 'team/app', tags: '7\nlatest', ...inputs },
-      endpoints: { reg: dockerRegistryConnection(registry.origin, 'builder', password) },
-      env: {
-        NODE_EXTRA_CA_CERTS: pki.caFile,
-        FAKE_BUILDCTL_REGISTRY_DIR: store,
-        ...fakeBuildctlEnv(records),
-      },
-      timeoutMs: 80_000,
-    });
+  const options = async (
+    inputs: Record<string, string>,
+    password = 'pa55-w0rd',
+  ): Promise<TaskRunOptions> => ({
+    entry: await bundledTaskEntry(),
+    cwd: dir,
+    pathPrepend: [fakeBuildctlDir],
+    inputs: { containerRegistry: 'reg', repository: 'team/app', tags: '7\nlatest', ...inputs },
+    endpoints: { reg: dockerRegistryConnection(registry.origin, 'builder', password) },
+    env: {
+      NODE_EXTRA_CA_CERTS: pki.caFile,
+      FAKE_BUILDCTL_REGISTRY_DIR: store,
+      ...fakeBuildctlEnv(records),
+    },
+    timeoutMs: 80_000,
+  });
+  const run = async (inputs: Record<string, string>, password?: string): Promise<TaskRun> =>
+    runTask(await options(inputs, password));
   const builds = () => readInvocations(records).filter((i) => commandOf(i) === 'build');
   const buildOn = (address: string) => builds().filter((b) => flagValue(b.argv, '--addr') === address);
   const optsOf = (argv: readonly string[]): string[] =>
@@ -114,6 +118,11 @@ describe('native multi-platform builds: the bundled task, fake daemons of two pl
       );
       assert.match(task.stdout, new RegExp(`^\\[${platform}\\] #6 \\[2/3\\] RUN make$`, 'm'));
     }
+    // One token to read every platform's image (parallel reads share it), one to push the index.
+    assert.deepEqual(
+      registry.issued.map((i) => i.access),
+      [['team/app:pull'], ['team/app:pull', 'team/app:push']],
+    );
     const tags = registry.tags();
     const digest = task.variables.imageDigest ?? '';
     assert.deepEqual(tags, { 'team/app:7': digest, 'team/app:latest': digest });
@@ -299,5 +308,26 @@ describe('native multi-platform builds: the bundled task, fake daemons of two pl
     assert.equal(split.result, 'Succeeded', split.resultMessage);
     assert.ok(optsOf(buildOn(second.address)[0]?.argv ?? []).includes('platform=linux/arm64'));
     assert.ok(optsOf(buildOn(first.address)[0]?.argv ?? []).includes('platform=linux/amd64'));
+  });
+
+  it('cancellation stops the buildctl of every platform; nothing is tagged', async () => {
+    const amd = await daemon({ workers: AMD_WORKERS, behaviour: { slowMs: 60_000 } });
+    const arm = await daemon({ workers: ARM_WORKERS, behaviour: { slowMs: 60_000 } });
+    const task = startTask(
+      await options({
+        platforms: 'linux/amd64,linux/arm64',
+        buildkitAddress: `${amd.address}\n${arm.address}`,
+      }),
+    );
+    await task.waitForOutput('[linux/amd64] #6 [2/3] RUN make');
+    await task.waitForOutput('[linux/arm64] #6 [2/3] RUN make');
+    task.child.kill('SIGTERM');
+    const done = await task.done;
+    assert.equal(done.result, 'Cancelled', done.resultMessage);
+    assert.deepEqual(
+      builds().map((b) => b.signal),
+      ['SIGTERM', 'SIGTERM'],
+    );
+    assert.deepEqual(registry.tags(), {});
   });
 });

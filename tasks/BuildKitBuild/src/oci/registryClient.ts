@@ -89,6 +89,8 @@ export function defaultScope(repository: string, write: boolean): string {
  */
 export class RegistryClient {
   private readonly tokens = new Map<string, string>();
+  /** Token requests under way, by realm, service and scope: parallel calls share one. */
+  private readonly pending = new Map<string, Promise<string>>();
   private basicAccepted = false;
 
   constructor(private readonly options: RegistryClientOptions) {}
@@ -234,7 +236,15 @@ export class RegistryClient {
     const realm = challenge.params.realm;
     if (challenge.scheme !== 'bearer' || realm === undefined || realm === '') return undefined;
     const scope = challenge.params.scope ?? wantedScope;
-    const token = await this.fetchToken(realm, challenge.params.service, scope, signal);
+    const key = JSON.stringify([realm, challenge.params.service, scope]);
+    let request = this.pending.get(key);
+    if (request === undefined) {
+      request = this.fetchToken(realm, challenge.params.service, scope, signal);
+      this.pending.set(key, request);
+      // A failed request is not kept: the next call asks again.
+      request.catch(() => this.pending.delete(key));
+    }
+    const token = await request;
     this.tokens.set(wantedScope, token);
     return `Bearer ${token}`;
   }
