@@ -142,7 +142,7 @@ describe('examples/pipelines', () => {
     const port = (service.spec.ports as { port: number }[])[0]?.port;
     const expected = `tcp://${service.metadata.name}.${service.metadata.namespace ?? ''}.svc.cluster.local:${port}`;
     for (const s of samples()) {
-      if (s.file === 'several-daemons.yml' || s.file === 'no-daemon.yml') continue;
+      if (['several-daemons.yml', 'no-daemon.yml', 'multi-arch-cache.yml'].includes(s.file)) continue;
       for (const step of s.builds) assert.deepEqual(lines(step.inputs.buildkitAddress), [expected], s.file);
     }
   });
