@@ -46,7 +46,8 @@ describe('examples: native multi-platform builds on AKS', () => {
         `${d.metadata.name}: exactly its own Service selects it`,
       );
       const container = template(d).spec.containers.find((c) => c.name === 'buildkitd');
-      assert.ok(container?.args?.includes('tcp://0.0.0.0:1234'), 'buildkitd listens on 1234');
+      assert.ok(container, `${d.metadata.name}: a buildkitd container`);
+      assert.ok(container.args?.includes('tcp://0.0.0.0:1234'), 'buildkitd listens on 1234');
       const ports = selecting[0]?.spec?.ports as { port: number; targetPort: string }[];
       assert.deepEqual(
         ports.map((p) => [p.port, p.targetPort]),

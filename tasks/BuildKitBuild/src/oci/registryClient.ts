@@ -92,8 +92,13 @@ export class RegistryClient {
   /** Token requests under way, by realm, service and scope: parallel calls share one. */
   private readonly pending = new Map<string, Promise<string>>();
   private basicAccepted = false;
+  private httpClient: HttpClient | undefined;
+  /** The same object for every request: the HTTP client keeps one connection pool per TLS settings object. */
+  private readonly tlsSettings: { ca: string } | undefined;
 
-  constructor(private readonly options: RegistryClientOptions) {}
+  constructor(private readonly options: RegistryClientOptions) {
+    this.tlsSettings = options.tlsCa === undefined ? undefined : { ca: options.tlsCa };
+  }
 
   async getManifest(repository: string, reference: string, signal: AbortSignal): Promise<FetchedManifest> {
     const response = await this.send(
@@ -336,7 +341,7 @@ export class RegistryClient {
     const pipeline = rest.createEmptyPipeline();
     pipeline.addPolicy(rest.userAgentPolicy({ userAgentPrefix: 'BuildKitBuild' }));
     pipeline.addPolicy(rest.proxyPolicy(this.options.proxy));
-    if (this.options.tlsCa !== undefined) pipeline.addPolicy(rest.tlsPolicy({ ca: this.options.tlsCa }));
+    if (this.tlsSettings !== undefined) pipeline.addPolicy(rest.tlsPolicy(this.tlsSettings));
     pipeline.addPolicy(rest.retryPolicy([strategy], { maxRetries: settings.maxRetries }), { phase: 'Retry' });
     const headers = rest.createHttpHeaders();
     if (call.accept !== undefined) headers.set('Accept', call.accept);
@@ -349,7 +354,9 @@ export class RegistryClient {
       body: call.body,
       abortSignal: signal,
     });
-    const client = this.options.httpClient ?? rest.createDefaultHttpClient();
+    // One HTTP client (and so one connection pool) for every request of this registry.
+    this.httpClient ??= this.options.httpClient ?? rest.createDefaultHttpClient();
+    const client = this.httpClient;
     // Our own timeout, as for the ACR exchange: a request without an answer in time is a network error.
     const timed: HttpClient = {
       sendRequest: async (outgoing) => {
