@@ -189,7 +189,12 @@ describe('native multi-platform builds: the bundled task, fake daemons of two pl
         `the linux/arm64 build on ${arm.address.replace(/\./g, '\\.')} failed: \\[2/3\\] RUN make: process "/bin/sh -c make" did not complete successfully: exit code: 2`,
       ),
     );
-    assert.equal(buildOn(amd.address)[0]?.signal, 'SIGTERM', 'the amd64 build was stopped');
+    // Stopped, not finished: its RUN step would last a minute. (Under load the signal may reach the fake
+    // before it has installed its handler, so it cannot always record the signal itself.)
+    const stopped = buildOn(amd.address)[0];
+    assert.ok(stopped, 'the amd64 build started');
+    assert.notEqual(stopped.exitCode, 0, 'the amd64 build was stopped');
+    assert.ok(stopped.signal === undefined || stopped.signal === 'SIGTERM', stopped.signal);
     assert.deepEqual(registry.tags(), {});
     assert.equal(registry.requests.filter((r) => r.method === 'PUT').length, 0);
     assert.equal(task.variables.imageDigest, undefined);
