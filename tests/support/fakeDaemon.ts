@@ -23,8 +23,11 @@ export interface FakeDaemonOptions {
   silent?: boolean;
   /** Listen on this unix socket instead of a loopback TCP port. */
   socketPath?: string;
-  /** Builds on this daemon only: the `RUN make` step fails with this exit code, or lasts this long. */
-  behaviour?: { failStep?: number; slowMs?: number };
+  /**
+   * Builds on this daemon only: the `RUN make` step fails with this exit code, lasts this long, or waits
+   * until the file `holdFile` exists.
+   */
+  behaviour?: { failStep?: number; slowMs?: number; holdFile?: string };
 }
 
 export interface FakeDaemon {
