@@ -13,6 +13,7 @@ import {
 import { startFakeDaemon, tempDir, type FakeDaemon, type FakeDaemonOptions } from '../support/fakeDaemon';
 import { bundledTaskEntry } from '../support/repo';
 import { createTestPki, type TestPki } from '../support/servers/pki';
+import { startFakeProxy } from '../support/servers/proxy';
 import { startRegistry, type FakeRegistry } from '../support/servers/registry';
 import { writeBuildContext } from '../build/inputs';
 
@@ -66,7 +67,9 @@ describe('native multi-platform builds: the bundled task, fake daemons of two pl
   const options = async (
     inputs: Record<string, string>,
     password = 'pa55-w0rd',
+    variables: Record<string, string> = {},
   ): Promise<TaskRunOptions> => ({
+    variables,
     entry: await bundledTaskEntry(),
     cwd: dir,
     pathPrepend: [fakeBuildctlDir],
@@ -223,6 +226,27 @@ describe('native multi-platform builds: the bundled task, fake daemons of two pl
       .split('\n')
       .filter((l) => l.includes('not-the-password') && !l.startsWith('##vso[task.setsecret]'));
     assert.deepEqual(leaks, [], 'the password appears only in setsecret commands');
+  });
+
+  it("reads and writes the registry through the agent's proxy (Agent.ProxyUrl)", async () => {
+    const amd = await daemon({ workers: AMD_WORKERS });
+    const arm = await daemon({ workers: ARM_WORKERS });
+    const proxy = await startFakeProxy();
+    try {
+      const task = await runTask(
+        await options(
+          { platforms: 'linux/amd64,linux/arm64', buildkitAddress: `${amd.address}\n${arm.address}` },
+          undefined,
+          { 'Agent.ProxyUrl': proxy.url },
+        ),
+      );
+      assert.equal(task.result, 'Succeeded', task.resultMessage);
+      assert.ok(proxy.tunnels.length > 0, 'the registry was reached through the proxy');
+      assert.deepEqual([...new Set(proxy.tunnels.map((t) => t.target))], [registry.host]);
+      assert.equal(Object.keys(registry.tags()).length, 2);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('push false: every platform built natively, nothing pushed, the summary says no index exists', async () => {

@@ -101,12 +101,11 @@ export async function publishIndex(
   signal: AbortSignal,
 ): Promise<MergedIndex> {
   const location = registryLocation(request.imageName);
+  const proxy = ctx.httpProxy(`https://${location.apiHost}/`);
   const client = new RegistryClient({
     apiHost: location.apiHost,
     auth: authFromDockerConfig(readDockerConfig(request.dockerConfigDir, ctx), location.configHost),
-    ...(ctx.httpProxy(`https://${location.apiHost}/`) === undefined
-      ? {}
-      : { proxy: ctx.httpProxy(`https://${location.apiHost}/`) }),
+    ...(proxy === undefined ? {} : { proxy }),
     onSecret: (value) => {
       ctx.log.setSecret(value);
     },
