@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { INPUT_NAMES } from '../tasks/BuildKitBuild/src/inputs';
+import { INPUT_NAMES } from '../tasks/BuildKitBuild/src/core/inputs';
 import { repoRoot, taskDefinition } from './support/repo';
 
 /** Every `loc('Key'` the task's sources use. */

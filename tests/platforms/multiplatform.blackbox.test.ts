@@ -15,7 +15,7 @@ import { bundledTaskEntry } from '../support/repo';
 import { createTestPki, type TestPki } from '../support/servers/pki';
 import { startFakeProxy } from '../support/servers/proxy';
 import { startRegistry, type FakeRegistry } from '../support/servers/registry';
-import { writeBuildContext } from '../build/inputs';
+import { writeBuildContext } from '../support/buildInputs';
 
 const AMD_WORKERS = [{ id: 'amd', platforms: ['linux/amd64', 'linux/amd64/v2', 'linux/386'] }];
 const ARM_WORKERS = [{ id: 'arm', platforms: ['linux/arm64', 'linux/arm/v7', 'linux/arm/v6'] }];

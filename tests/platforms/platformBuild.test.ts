@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { buildctlBuildArgs } from '../../tasks/BuildKitBuild/src/build/args';
+import { buildctlBuildArgs } from '../../tasks/BuildKitBuild/src/buildctl/args';
 import { planScopes } from '../../tasks/BuildKitBuild/src/buildInputs/branchCache';
 import type { CacheSpec } from '../../tasks/BuildKitBuild/src/buildInputs/cacheInputs';
 import {
@@ -11,7 +11,7 @@ import { renderPlatformSummary } from '../../tasks/BuildKitBuild/src/platforms/s
 import type { PlatformResult } from '../../tasks/BuildKitBuild/src/platforms/splitBuild';
 import { localizer } from '../support/fakeContext';
 import { tempDir } from '../support/fakeDaemon';
-import { buildInputsFor, writeBuildContext } from '../build/inputs';
+import { buildInputsFor, writeBuildContext } from '../support/buildInputs';
 
 const TLS = { caCert: undefined, cert: undefined, key: undefined, serverName: undefined };
 

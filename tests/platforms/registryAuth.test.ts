@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { authFromDockerConfig } from '../../tasks/BuildKitBuild/src/platforms/publishIndex';
 import { runFakeBuildctl } from '../support/fakeBuildctl';
 import { startFakeDaemon, tempDir, type FakeDaemon } from '../support/fakeDaemon';
-import { writeBuildContext } from '../build/inputs';
+import { writeBuildContext } from '../support/buildInputs';
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { parseDaemonLines } from '../../tasks/BuildKitBuild/src/buildInputs/daemonInputs';
 import { rendezvousOrder } from '../../tasks/BuildKitBuild/src/daemon/rendezvous';
-import { formatProblem, type InputProblem } from '../../tasks/BuildKitBuild/src/inputErrors';
+import { formatProblem, type InputProblem } from '../../tasks/BuildKitBuild/src/core/inputErrors';
 import { reporter } from '../../tasks/BuildKitBuild/src/buildInputs/fields';
 import {
   describeOffer,

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { CancelledError } from '../../tasks/BuildKitBuild/src/cancellation';
+import { CancelledError } from '../../tasks/BuildKitBuild/src/core/cancellation';
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import type { ExchangeOutcome, ExchangeRequest } from '../../tasks/BuildKitBuild/src/registry/acrExchange';
 import {

@@ -7,7 +7,7 @@ import {
   type PipelineRequest,
 } from '@azure/core-rest-pipeline';
 import * as sinon from 'sinon';
-import { CancelledError, untilCancelled } from '../../tasks/BuildKitBuild/src/cancellation';
+import { CancelledError, untilCancelled } from '../../tasks/BuildKitBuild/src/core/cancellation';
 import {
   boundedHttpClient,
   cutRetryAfter,

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
-import type { InputProblem } from '../../tasks/BuildKitBuild/src/inputErrors';
-import { INPUT_NAMES, type RawInputs } from '../../tasks/BuildKitBuild/src/inputs';
+import type { InputProblem } from '../../tasks/BuildKitBuild/src/core/inputErrors';
+import { INPUT_NAMES, type RawInputs } from '../../tasks/BuildKitBuild/src/core/inputs';
 import { parseRegistry, type RegistrySpec } from '../../tasks/BuildKitBuild/src/registry/spec';
 import { makeContext } from '../support/fakeContext';
 import { taskDefinition } from '../support/repo';

@@ -6,8 +6,8 @@ import type {
   Log,
   Publisher,
   RunContext,
-} from '../../tasks/BuildKitBuild/src/context';
-import type { Localize } from '../../tasks/BuildKitBuild/src/localize';
+} from '../../tasks/BuildKitBuild/src/core/context';
+import type { Localize } from '../../tasks/BuildKitBuild/src/core/localize';
 import type { Endpoint } from './agent';
 import { taskDefinition } from './repo';
 

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as sinon from 'sinon';
-import { CancelledError } from '../../tasks/BuildKitBuild/src/cancellation';
+import { CancelledError } from '../../tasks/BuildKitBuild/src/core/cancellation';
 import {
   abortableSleep,
   backoffDelay,

@@ -1,8 +1,8 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readInputs, type InputName } from '../../tasks/BuildKitBuild/src/inputs';
-import type { InputProblem } from '../../tasks/BuildKitBuild/src/inputErrors';
+import { readInputs, type InputName } from '../../tasks/BuildKitBuild/src/core/inputs';
+import type { InputProblem } from '../../tasks/BuildKitBuild/src/core/inputErrors';
 import { parseTool, UPSTREAM_DOWNLOAD_URL } from '../../tasks/BuildKitBuild/src/tool/spec';
 import {
   DEFAULT_BUILDKIT_VERSION,

@@ -4,7 +4,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CancelledError } from '../../tasks/BuildKitBuild/src/cancellation';
+import { CancelledError } from '../../tasks/BuildKitBuild/src/core/cancellation';
 import { downloadWithRetries, type DownloadDeps } from '../../tasks/BuildKitBuild/src/tool/download';
 import { fetchToFile } from '../../tasks/BuildKitBuild/src/tool/fetchFile';
 import { resolveBuildctl } from '../../tasks/BuildKitBuild/src/tool/install';

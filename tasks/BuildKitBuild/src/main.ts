@@ -1,21 +1,21 @@
 import * as path from 'node:path';
 import * as tl from 'azure-pipelines-task-lib/task';
-import { runBuild, type BuildOutcome } from './build/build';
-import { childEnvironments } from './childEnvironment';
+import { runBuild, type BuildOutcome } from './buildctl/build';
+import { childEnvironments } from './process/childEnvironment';
 import { defaultDaemonDeps, type SelectedDaemon } from './daemon/select';
 import { chooseDaemons } from './platforms/choose';
 import { runSplitBuild } from './platforms/runSplit';
-import { CancelledError, throwIfCancelled } from './cancellation';
-import type { RunContext } from './context';
-import { InputError, formatProblem } from './inputErrors';
-import { readInputs } from './inputs';
+import { CancelledError, throwIfCancelled } from './core/cancellation';
+import type { RunContext } from './core/context';
+import { InputError, formatProblem } from './core/inputErrors';
+import { readInputs } from './core/inputs';
 import { getRegistryCredentials } from './registry/credentials';
 import { writeDockerConfig, type PrivateDockerConfig } from './registry/dockerConfig';
 import { parseTaskSpec } from './spec';
 import { reportResult, taskContext } from './taskContext';
-import { BuildFailedError } from './build/errors';
+import { BuildFailedError } from './buildctl/errors';
 import { resolveBuildctl } from './tool/install';
-import { errorText } from './errorText';
+import { errorText } from './core/errorText';
 
 /** How long the process may linger once the task is done (flushing output) before it exits anyway. */
 const LINGER_MS = 2000;

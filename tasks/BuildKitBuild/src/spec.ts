@@ -1,8 +1,8 @@
 import { parseBuildInputs, type BuildInputs } from './buildInputs/spec';
-import { commandLineProblems } from './build/limits';
-import type { RunContext } from './context';
-import { InputError, type InputProblem } from './inputErrors';
-import type { RawInputs } from './inputs';
+import { commandLineProblems } from './buildctl/limits';
+import type { RunContext } from './core/context';
+import { InputError, type InputProblem } from './core/inputErrors';
+import type { RawInputs } from './core/inputs';
 import { parseRegistry, type RegistrySpec } from './registry/spec';
 import { parseTool, type ToolSpec } from './tool/spec';
 

@@ -1,7 +1,7 @@
 import * as os from 'node:os';
 import * as tl from 'azure-pipelines-task-lib/task';
-import { attachmentName, maskSecrets, neutralizeCommands } from './agentText';
-import type { EndpointReader, HttpProxy, Log, Publisher, RunContext } from './context';
+import { attachmentName, maskSecrets, neutralizeCommands } from './core/agentText';
+import type { EndpointReader, HttpProxy, Log, Publisher, RunContext } from './core/context';
 
 const endpoints: EndpointReader = {
   url: (id) => tl.getEndpointUrl(id, true),

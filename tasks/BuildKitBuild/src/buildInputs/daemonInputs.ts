@@ -1,5 +1,5 @@
-import type { RunContext } from '../context';
-import type { InputName } from '../inputs';
+import type { RunContext } from '../core/context';
+import type { InputName } from '../core/inputs';
 import { absolutePath, pathKind, type Report } from './fields';
 import { numberedLines } from './inputText';
 import { isPlatform } from './sourceInputs';

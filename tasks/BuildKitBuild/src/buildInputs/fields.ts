@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunContext } from '../context';
-import type { InputProblem } from '../inputErrors';
-import type { InputName } from '../inputs';
+import type { RunContext } from '../core/context';
+import type { InputProblem } from '../core/inputErrors';
+import type { InputName } from '../core/inputs';
 
 /** Adds one problem for an input (and, for multi-line inputs, its 1-based line). */
 export type Report = (input: InputName, message: string, line?: number) => void;

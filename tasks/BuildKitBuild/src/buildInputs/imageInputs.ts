@@ -1,4 +1,4 @@
-import type { RunContext } from '../context';
+import type { RunContext } from '../core/context';
 import { numberedLines } from './inputText';
 import type { Report } from './fields';
 import {

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import type { RunContext } from '../context';
+import type { RunContext } from '../core/context';
 import { absolutePath, pathKind, type Report } from './fields';
 import { csvPairs, numberedLines, splitKeyValue } from './inputText';
 import { parseOciLayoutReference, resolveOciLayout } from './ociLayout';

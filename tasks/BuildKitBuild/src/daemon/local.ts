@@ -1,9 +1,9 @@
 import * as path from 'node:path';
-import { cancelledBy, throwIfCancelled } from '../cancellation';
-import { agentTempDirectory } from '../agentTemp';
-import { childEnvironments, type ChildEnv, type ChildEnvironments } from '../childEnvironment';
-import { secondsVariable } from '../secondsVariable';
-import type { RunContext } from '../context';
+import { cancelledBy, throwIfCancelled } from '../core/cancellation';
+import { agentTempDirectory } from '../core/agentTemp';
+import { childEnvironments, type ChildEnv, type ChildEnvironments } from '../process/childEnvironment';
+import { secondsVariable } from '../core/secondsVariable';
+import type { RunContext } from '../core/context';
 import type { Buildctl } from '../tool/install';
 import { findOnPath } from '../tool/locate';
 import { NO_TLS } from './flags';

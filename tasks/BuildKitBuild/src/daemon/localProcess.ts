@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { DaemonCommand } from './localMode';
-import { LineSplitter } from '../build/lines';
+import { LineSplitter } from '../process/lines';
 
 export interface DaemonExit {
   readonly code: number | null;

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { LocalLayout } from './localMode';
-import { errorText } from '../errorText';
+import { errorText } from '../core/errorText';
 
 /** sun_path holds 108 bytes on Linux, the terminating NUL included; stay clear of it. */
 const maxSocketPathBytes = 100;

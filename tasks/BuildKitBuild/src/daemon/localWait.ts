@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import type { Localize } from '../localize';
+import type { Localize } from '../core/localize';
 import { NO_TLS } from './flags';
 import type { DaemonExit } from './localProcess';
 import { runPreflight } from './preflight';

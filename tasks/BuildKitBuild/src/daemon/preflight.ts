@@ -1,6 +1,6 @@
-import type { RunContext } from '../context';
+import type { RunContext } from '../core/context';
 import { daemonEnv, daemonGlobalArgs, usesTls } from './flags';
-import { runProcess } from '../build/process';
+import { runProcess } from '../process/process';
 import type { DaemonTls } from '../buildInputs/spec';
 
 export type PreflightFailureKind =

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { throwIfCancelled } from '../cancellation';
-import { childEnvironments, type ChildEnvironments } from '../childEnvironment';
-import type { RunContext } from '../context';
-import { secondsVariable } from '../secondsVariable';
+import { throwIfCancelled } from '../core/cancellation';
+import { childEnvironments, type ChildEnvironments } from '../process/childEnvironment';
+import type { RunContext } from '../core/context';
+import { secondsVariable } from '../core/secondsVariable';
 import type { Buildctl } from '../tool/install';
 import type { DaemonEndpoint } from './flags';
 import { defaultLocalDeps, startLocalDaemon } from './local';

@@ -5,7 +5,7 @@ import type {
   PipelineResponse,
   RetryInformation,
 } from '@azure/core-rest-pipeline';
-import type { HttpProxy } from '../context';
+import type { HttpProxy } from '../core/context';
 import { sdkProxySettings } from '../registry/proxySettings';
 import { DEFAULT_RETRY, retryDelay, type RetryNotice, type RetrySettings } from '../registry/acrExchange';
 import { parseChallenge, type Challenge } from './challenge';

@@ -1,5 +1,5 @@
-import { throwIfCancelled } from '../cancellation';
-import type { RunContext } from '../context';
+import { throwIfCancelled } from '../core/cancellation';
+import type { RunContext } from '../core/context';
 import type { BuildInputs, DaemonTls } from '../buildInputs/spec';
 import { preflightMessage } from '../daemon/preflight';
 import { rendezvousOrder } from '../daemon/rendezvous';
@@ -9,7 +9,7 @@ import {
   type DaemonDeps,
   type SelectedDaemon,
 } from '../daemon/select';
-import { secondsVariable } from '../secondsVariable';
+import { secondsVariable } from '../core/secondsVariable';
 import type { Buildctl } from '../tool/install';
 import { describeOffer, planRoutes, type DaemonOffer, type PlatformRoute } from './routing';
 

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunContext } from '../context';
+import type { RunContext } from '../core/context';
 import { normalizedRegistryHost } from '../registry/dockerRegistry';
 import { userConfigPath } from '../registry/dockerConfig';
 import { isManifestType } from '../oci/mediaTypes';

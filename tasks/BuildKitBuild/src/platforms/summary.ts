@@ -1,5 +1,5 @@
-import { code, formatDuration } from '../build/summary';
-import type { Localize } from '../localize';
+import { code, formatDuration } from '../buildctl/summary';
+import type { Localize } from '../core/localize';
 import type { PlatformResult } from './splitBuild';
 
 /** What the platforms block of the summary shows besides each platform's result. */

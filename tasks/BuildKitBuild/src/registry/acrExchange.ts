@@ -5,7 +5,7 @@ import type {
   RetryInformation,
   RetryModifiers,
 } from '@azure/core-rest-pipeline';
-import type { HttpProxy } from '../context';
+import type { HttpProxy } from '../core/context';
 import { sdkProxySettings } from './proxySettings';
 import {
   boundedHttpClient,

@@ -1,7 +1,7 @@
 import type { TokenCredential } from '@azure/identity';
-import { cancelledBy, throwIfCancelled, untilCancelled } from '../cancellation';
-import type { HttpProxy, RunContext } from '../context';
-import { secondsVariable } from '../secondsVariable';
+import { cancelledBy, throwIfCancelled, untilCancelled } from '../core/cancellation';
+import type { HttpProxy, RunContext } from '../core/context';
+import { secondsVariable } from '../core/secondsVariable';
 import {
   DEFAULT_CREDENTIAL_TIMEOUT_SECONDS,
   exchangeForRefreshToken,

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { agentTempDirectory } from '../agentTemp';
-import type { RunContext } from '../context';
+import { agentTempDirectory } from '../core/agentTemp';
+import type { RunContext } from '../core/context';
 import type { RegistryCredential } from './credentials';
 import { normalizedRegistryHost } from './dockerRegistry';
 

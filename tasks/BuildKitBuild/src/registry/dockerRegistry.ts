@@ -1,4 +1,4 @@
-import type { EndpointReader } from '../context';
+import type { EndpointReader } from '../core/context';
 
 /** Docker Hub's key in a docker config: BuildKit asks for `registry-1.docker.io` and looks this key up. */
 export const DOCKER_HUB_CONFIG_KEY = 'https://index.docker.io/v1/';

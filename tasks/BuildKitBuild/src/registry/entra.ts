@@ -1,7 +1,7 @@
 import type { HttpClient } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/identity';
-import type { HttpProxy, RunContext } from '../context';
-import type { Localize } from '../localize';
+import type { HttpProxy, RunContext } from '../core/context';
+import type { Localize } from '../core/localize';
 import { cloudNamed, isPublicAuthority, publicCloud } from './clouds';
 import { sdkProxySettings } from './proxySettings';
 

@@ -1,5 +1,5 @@
 import type { ProxySettings } from '@azure/core-rest-pipeline';
-import type { HttpProxy } from '../context';
+import type { HttpProxy } from '../core/context';
 
 /**
  * The agent's proxy as the Azure SDK takes it. The SDK puts the user name and password into a proxy

@@ -1,6 +1,6 @@
-import type { RunContext } from '../context';
-import type { InputProblem } from '../inputErrors';
-import type { RawInputs } from '../inputs';
+import type { RunContext } from '../core/context';
+import type { InputProblem } from '../core/inputErrors';
+import type { RawInputs } from '../core/inputs';
 import { connectionRegistry, registryAddress } from './dockerRegistry';
 import { resolveLoginServer } from './loginServer';
 

@@ -1,5 +1,5 @@
-import type { RunContext } from '../context';
-import { errorText } from '../errorText';
+import type { RunContext } from '../core/context';
+import { errorText } from '../core/errorText';
 import { describeIdentity, type AzureConnection } from './entra';
 import { endpointOf, type HttpAttempt } from './httpBounds';
 

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
-import { cancelledBy, throwIfCancelled } from '../cancellation';
-import type { RunContext } from '../context';
-import { errorText } from '../errorText';
+import { cancelledBy, throwIfCancelled } from '../core/cancellation';
+import type { RunContext } from '../core/context';
+import { errorText } from '../core/errorText';
 import { redactUrl } from './urlText';
 import { WriteError } from './writeError';
 

@@ -2,9 +2,9 @@ import * as fs from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { cancelledBy, throwIfCancelled } from '../cancellation';
+import { cancelledBy, throwIfCancelled } from '../core/cancellation';
 import { DownloadFailure } from './download';
-import { errorText } from '../errorText';
+import { errorText } from '../core/errorText';
 import { asWriteError } from './writeError';
 
 /** Sends a GET and resolves with the response (any status); rejects on network errors only. */

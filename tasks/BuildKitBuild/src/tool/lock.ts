@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { throwIfCancelled } from '../cancellation';
+import { throwIfCancelled } from '../core/cancellation';
 import { asWriteError } from './writeError';
 
 /**

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CancelledError } from '../cancellation';
+import { CancelledError } from '../core/cancellation';
 
 /** Why writing into a directory failed, in the terms of what the user can do about it. */
 export type WriteProblem = 'full' | 'notWritable';

@@ -1,0 +1,221 @@
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { cancelledBy, throwIfCancelled } from '../core/cancellation';
+import { agentTempDirectory } from '../core/agentTemp';
+import type { RunContext } from '../core/context';
+import type { Buildctl } from '../tool/install';
+import { buildctlBuildArgs } from './args';
+import type { SelectedDaemon } from '../daemon/select';
+import { daemonEnv } from '../daemon/flags';
+import { BuildFailedError, FailureTracker, type BuildFailure } from './errors';
+import { PushTracker, type PushReport } from './pushes';
+import { maskSecrets } from '../core/agentText';
+import { readBuildMetadata, type BuildMetadata } from './metadata';
+import { runProcess } from '../process/process';
+import { ProgressTracker } from './progress';
+import type { BuildInputs } from '../buildInputs/spec';
+import { renderSummary } from './summary';
+import { CacheImportTracker, exportedCacheRef, logCachePlan, logCacheResults } from './cacheReport';
+import { errorText } from '../core/errorText';
+
+export interface BuildEnvironment {
+  readonly buildctl: Buildctl;
+  readonly daemon: SelectedDaemon;
+  /** DOCKER_CONFIG for buildctl; undefined leaves buildctl's default. */
+  readonly dockerConfigDir: string | undefined;
+  /** buildctl's environment (childEnvironment.ts); undefined: the task's own. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** The edges runBuild talks to; tests replace them. */
+export interface BuildDeps {
+  now(): number;
+  /** How long buildctl gets to stop after the cancellation signal before SIGKILL. */
+  readonly killGraceMs: number;
+  /** A promise while the log's destination is full (reading from buildctl pauses meanwhile). */
+  outputFull(): Promise<void> | undefined;
+}
+
+/** Resolves when process.stdout has drained; undefined when it is not full. */
+export function stdoutFull(): Promise<void> | undefined {
+  if (!process.stdout.writableNeedDrain) return undefined;
+  return new Promise((resolve) => process.stdout.once('drain', resolve));
+}
+
+export const defaultBuildDeps: BuildDeps = {
+  now: () => Date.now(),
+  killGraceMs: 3000,
+  outputFull: stdoutFull,
+};
+
+/** Pure: a command line for the log, quoted for reading (it is never run through a shell). */
+export function displayCommand(file: string, args: readonly string[]): string {
+  const quote = (word: string): string =>
+    /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+  return [file, ...args].map(quote).join(' ');
+}
+
+/** What a build produced, as published in the output variables. */
+export interface BuildOutcome {
+  /** The requested refs (named locally for a validation build). */
+  readonly refs: readonly string[];
+  /** What reached the registry. */
+  readonly push: PushReport;
+  /** `name@digest`, for pinned deployments: only when something was pushed. */
+  readonly pinned: string | undefined;
+}
+
+/**
+ * Publishes what is known to be true, as soon as it is known: imageDigest, imageRefWithDigest and imageRefs
+ * for the refs that reached the registry (also when a later one failed), imageRefs alone for a successful
+ * validation build. Every value has the form its name promises (the digest was validated, refs are the
+ * validated inputs): nothing of the log is published as it is.
+ */
+function publishOutputs(
+  inputs: BuildInputs,
+  push: PushReport,
+  succeeded: boolean,
+  ctx: RunContext,
+): BuildOutcome {
+  const pinned =
+    push.pushed.length > 0 && push.digest !== undefined && !push.local
+      ? `${inputs.image.name}@${push.digest}`
+      : undefined;
+  if (pinned !== undefined && push.digest !== undefined) {
+    ctx.publish.setOutput('imageDigest', push.digest);
+    ctx.publish.setOutput('imageRefWithDigest', pinned);
+    ctx.publish.setOutput('imageRefs', push.pushed.join(','));
+  } else if (succeeded && !push.requested && inputs.image.refs.length > 0) {
+    ctx.publish.setOutput('imageRefs', inputs.image.refs.join(','));
+  }
+  return { refs: inputs.image.refs, push, pinned };
+}
+
+/** What the result says about the registry when a build failed after pushing, or pushed nothing. */
+function pushStatement(push: PushReport, ctx: RunContext): string | undefined {
+  if (!push.requested || push.notPushed.length === 0) return undefined;
+  if (push.pushed.length === 0) return ctx.loc('RunNothingPushed', push.notPushed.join(', '));
+  return ctx.loc('RunPushedPartly', push.pushed.join(', '), push.digest ?? '', push.notPushed.join(', '));
+}
+
+function readMetadata(file: string, ctx: RunContext): BuildMetadata | undefined {
+  try {
+    return readBuildMetadata(file);
+  } catch (error: unknown) {
+    ctx.log.warning(ctx.loc('RunMetadataUnreadable', errorText(error)));
+    return undefined;
+  }
+}
+
+/** Builds, streams the log, sets outputs and uploads the summary; returns what was built. */
+export async function runBuild(
+  inputs: BuildInputs,
+  environment: BuildEnvironment,
+  ctx: RunContext,
+  signal: AbortSignal,
+  deps: BuildDeps = defaultBuildDeps,
+): Promise<BuildOutcome> {
+  throwIfCancelled(signal);
+  const address = environment.daemon.address;
+  ctx.publish.setOutput('buildkitAddress', address);
+  const root = agentTempDirectory(ctx);
+  const workDir = fs.mkdtempSync(path.join(root, 'buildkit-build-'));
+  try {
+    const metadataFile = path.join(workDir, 'metadata.json');
+    const args = buildctlBuildArgs(inputs, environment.daemon, metadataFile);
+    const env = daemonEnv(environment.env ?? ctx.env, environment.daemon.tls);
+    if (environment.dockerConfigDir !== undefined) env.DOCKER_CONFIG = environment.dockerConfigDir;
+    const progress = new ProgressTracker();
+    const failures = new FailureTracker();
+    const pushes = new PushTracker(inputs.image.refs);
+    const cacheImports = new CacheImportTracker();
+    logCachePlan(inputs.cache, inputs.image.push, ctx);
+    const vertexName = (vertex: number): string | undefined => progress.vertexName(vertex);
+
+    const endGroup = ctx.log.group(ctx.loc('RunGroupBuild', address));
+    const started = deps.now();
+    let result;
+    try {
+      ctx.log.info(`[command]${displayCommand(environment.buildctl.path, args)}`);
+      result = await runProcess({
+        file: environment.buildctl.path,
+        args,
+        env,
+        signal,
+        killGraceMs: deps.killGraceMs,
+        flowControl: () => deps.outputFull(),
+        secrets: () => ctx.log.registeredSecrets(),
+        onLines: (lines) => {
+          for (const line of lines) {
+            failures.observe(line, progress.observe(line), vertexName);
+            pushes.observe(line);
+            cacheImports.observe(line);
+          }
+          ctx.log.info(lines.join('\n'));
+        },
+      });
+    } finally {
+      endGroup();
+    }
+    const durationMs = deps.now() - started;
+    const succeeded = result.code === 0 && !result.cancelled;
+    const metadata = readMetadata(metadataFile, ctx);
+    const push = pushes.report(inputs.image.push, succeeded, metadata?.digest);
+    const outcome = publishOutputs(inputs, push, succeeded, ctx);
+    if (result.cancelled) throw cancelledBy(signal);
+
+    // Killed by a signal we did not send: its last lines are progress, not the reason (e.g. the OOM killer).
+    const failure: BuildFailure | undefined = succeeded
+      ? undefined
+      : result.signal !== null
+        ? { message: ctx.loc('RunKilled', result.signal) }
+        : (failures.failure() ?? { message: ctx.loc('RunExitCode', String(result.code)) });
+    const stats = progress.stats();
+    const importResults = cacheImports.results(inputs.cache.kind === 'registry' ? inputs.cache.imports : []);
+    logCacheResults(importResults, stats, ctx);
+    const summaryFile = path.join(root, `buildkit-build-summary-${crypto.randomUUID()}.md`);
+    // The summary is uploaded as a file, which the agent does not mask: mask it here.
+    const secrets = ctx.log.registeredSecrets();
+    fs.writeFileSync(
+      summaryFile,
+      renderSummary(
+        {
+          succeeded,
+          refs: outcome.refs,
+          push,
+          pinned: outcome.pinned,
+          platforms: inputs.platforms,
+          daemon: maskSecrets(address, secrets),
+          durationMs,
+          steps: stats.steps,
+          cached: stats.cached,
+          failure: failure === undefined ? undefined : maskSecrets(failure.message, secrets),
+          cache: {
+            imports: importResults,
+            exportRef: exportedCacheRef(inputs.cache, inputs.image.push),
+            exportFailed: progress.cacheExportFailures().length > 0,
+          },
+        },
+        ctx.loc,
+      ),
+    );
+    ctx.publish.uploadSummary(summaryFile, ctx.loc('RunSummarySection'));
+
+    if (failure !== undefined) {
+      // BuildKit names the Dockerfile by its base name: point the issue at the real file.
+      const location =
+        failure.location !== undefined && failure.location.file === path.basename(inputs.dockerfile)
+          ? { file: inputs.dockerfile, line: failure.location.line }
+          : failure.location;
+      const statement = pushStatement(push, ctx);
+      const message = ctx.loc('RunFailed', failure.message);
+      throw new BuildFailedError(statement === undefined ? message : `${message} ${statement}`, location);
+    }
+    for (const problem of progress.cacheExportFailures())
+      ctx.log.warning(ctx.loc('RunCacheExportFailed', problem));
+    return outcome;
+  } finally {
+    fs.rmSync(workDir, { recursive: true, force: true });
+  }
+}
