@@ -1,5 +1,5 @@
 import { csvPairs, numberedLines } from './inputText';
-import { normalizeName, parseReference } from './reference';
+import { DOCKER_HUB, normalizeName, parseReference } from './reference';
 
 /** A registry cache reference and the input it comes from. */
 export interface CacheRefSource {
@@ -10,16 +10,27 @@ export interface CacheRefSource {
 }
 
 /**
- * `name:tag` in one canonical spelling (Docker Hub's short names expanded, the registry host in lowercase,
- * `latest` when no tag), or undefined for what is not an image reference.
+ * Other names of Docker Hub's registry: distribution's reference normalisation reads `index.docker.io` as
+ * `docker.io`, and containerd's resolver sends `docker.io` to `registry-1.docker.io`.
+ */
+const DOCKER_HUB_ALIASES: ReadonlySet<string> = new Set(['index.docker.io', 'registry-1.docker.io']);
+
+/**
+ * `name:tag` in one canonical spelling (Docker Hub's short names and other host names expanded to
+ * `docker.io/library/…`, the registry host in lowercase, `latest` when no tag), or undefined for what is
+ * not an image reference.
  */
 export function canonicalRef(text: string): string | undefined {
   const parsed = parseReference(text.trim());
   if (typeof parsed === 'string' || parsed.digest !== undefined) return undefined;
   const name = normalizeName(parsed.name);
   const slash = name.indexOf('/');
-  const host = slash < 0 ? name : name.slice(0, slash).toLowerCase();
-  return `${host}${slash < 0 ? '' : name.slice(slash)}:${parsed.tag ?? 'latest'}`;
+  const lowerHost = name.slice(0, slash).toLowerCase();
+  const host = DOCKER_HUB_ALIASES.has(lowerHost) ? DOCKER_HUB : lowerHost;
+  const path = name.slice(slash + 1);
+  // Under Docker Hub a one-component path is an official image's: `docker.io/app` is `docker.io/library/app`.
+  const hubPath = host === DOCKER_HUB && !path.includes('/') ? `library/${path}` : path;
+  return `${host}/${hubPath}:${parsed.tag ?? 'latest'}`;
 }
 
 /**
