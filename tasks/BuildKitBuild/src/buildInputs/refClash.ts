@@ -4,8 +4,8 @@ import { DOCKER_HUB, normalizeName, parseReference } from './reference';
 /** A registry cache reference and the input it comes from. */
 export interface CacheRefSource {
   readonly ref: string;
-  /** `cacheRef` (also for the default `<image>:buildcache`) or `cacheTo` with its line. */
-  readonly input: 'cacheRef' | 'cacheTo';
+  /** `cacheRef` (also for the default `<image>:buildcache`), `cacheTo` with its line, or `extraArgs`. */
+  readonly input: 'cacheRef' | 'cacheTo' | 'extraArgs';
   readonly line?: number;
 }
 
@@ -40,12 +40,36 @@ export function canonicalRef(text: string): string | undefined {
 export function cacheToRegistryRefs(raw: string): CacheRefSource[] {
   const refs: CacheRefSource[] = [];
   for (const { line, text } of numberedLines(raw)) {
-    const pairs = csvPairs(text);
-    if (pairs?.some((p) => p.key.trim() === 'type' && p.value.trim() === 'registry') !== true) continue;
-    const ref = pairs.find((p) => p.key.trim() === 'ref')?.value.trim();
-    if (ref === undefined || ref === '') continue;
-    refs.push({ ref, input: 'cacheTo', line });
+    const ref = registryRefOf(text);
+    if (ref !== undefined) refs.push({ ref, input: 'cacheTo', line });
   }
+  return refs;
+}
+
+/** The `ref=` of a `type=registry` cache export's `key=value,…` text, when it has one. */
+function registryRefOf(text: string): string | undefined {
+  const pairs = csvPairs(text);
+  if (pairs?.some((p) => p.key.trim() === 'type' && p.value.trim() === 'registry') !== true) return undefined;
+  const ref = pairs.find((p) => p.key.trim() === 'ref')?.value.trim();
+  return ref === undefined || ref === '' ? undefined : ref;
+}
+
+/** `--export-cache`, as buildctl's flag parser takes it: one or two dashes, the value next or after `=`. */
+const EXPORT_CACHE_FLAG = /^--?export-cache(?:=([^]*))?$/;
+
+/**
+ * The `ref=` of every `type=registry` `--export-cache` among extraArgs' words: those reach buildctl as they
+ * are, after the task's own flags, and overwrite a tag they name as surely as a cacheTo line does.
+ */
+export function extraArgsRegistryRefs(words: readonly string[]): CacheRefSource[] {
+  const refs: CacheRefSource[] = [];
+  words.forEach((word, index) => {
+    const flag = EXPORT_CACHE_FLAG.exec(word);
+    if (flag === null) return;
+    const value = flag[1] ?? words[index + 1];
+    const ref = value === undefined ? undefined : registryRefOf(value);
+    if (ref !== undefined) refs.push({ ref, input: 'extraArgs' });
+  });
   return refs;
 }
 
