@@ -52,9 +52,14 @@ const log: Log = {
     };
   },
   setSecret: (value) => {
-    if (value === '') return;
-    registeredSecrets.add(value);
-    tl.setSecret(value);
+    // The agent masks line by line, and task-lib refuses a value with a line break ("Secrets cannot contain
+    // multiple lines"): a multi-line value (an .npmrc or a key in a build secret's variable) is registered
+    // one line at a time, as the agent does with its own multi-line secret variables.
+    for (const line of value.split(/\r\n|\r|\n/)) {
+      if (line === '') continue;
+      registeredSecrets.add(line);
+      tl.setSecret(line);
+    }
   },
   registeredSecrets: () => [...registeredSecrets],
 };
