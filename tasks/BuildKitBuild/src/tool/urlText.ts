@@ -64,3 +64,29 @@ export function redactQueryIn(text: string, url: string): string {
   }
   return [query, decoded].reduce((out, form) => out.split(form).join(redacted), text);
 }
+
+/** Query parameters whose values are credentials: Azure SAS `sig`, S3/GCS signatures and credentials, tokens. */
+const CREDENTIAL_PARAMETER = /sig|signature|token|credential|secret|password|key/i;
+
+/**
+ * Pure: the parts of a URL's query to mask wherever they may appear: the whole query, and each credential
+ * parameter's value as sent and percent-decoded. Empty when the URL has no query.
+ */
+export function querySecrets(url: string): string[] {
+  const query = queryOf(splitAtQuery(url).rest);
+  if (query === '') return [];
+  const secrets = new Set([query]);
+  for (const part of query.split('&')) {
+    const eq = part.indexOf('=');
+    if (eq < 0 || !CREDENTIAL_PARAMETER.test(part.slice(0, eq))) continue;
+    const value = part.slice(eq + 1);
+    if (value === '') continue;
+    secrets.add(value);
+    try {
+      secrets.add(decodeURIComponent(value.replace(/\+/g, ' ')));
+    } catch {
+      // Not valid percent-encoding: only the value as sent can appear.
+    }
+  }
+  return [...secrets];
+}
