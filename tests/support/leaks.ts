@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { TaskRun } from './agent';
+import { unescapeData, type TaskRun } from './agent';
 
 /** Every place in a text where one of the secret values appears, as `secret@offset`. */
 export function findSecrets(text: string, secrets: readonly string[]): string[] {
@@ -51,12 +51,15 @@ const SET_SECRET = '##vso[task.setsecret]';
 
 /**
  * The task's whole output (stdout then stderr) without the `##vso[task.setsecret]` lines, and nothing
- * else removed: those lines are how masking works, every other line reaches the log as it is.
+ * else removed: those lines are how masking works, every other line reaches the log as it is. A command
+ * line is also given as the agent shows it, its escaping undone: task-lib writes a `%`, `;`, `]` or line
+ * break of a command's text escaped (`%AZP25`, `%3B`, ...), so a secret holding one would otherwise be missed.
  */
 export function outputOutsideSetSecret(run: Pick<TaskRun, 'stdout' | 'stderr'>): string {
   return `${run.stdout}\n${run.stderr}`
     .split('\n')
     .filter((line) => !line.startsWith(SET_SECRET))
+    .flatMap((line) => (line.includes('##vso[') ? [line, unescapeData(line)] : [line]))
     .join('\n');
 }
 

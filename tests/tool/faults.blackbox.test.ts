@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { releasePlatform } from '../../tasks/BuildKitBuild/src/tool/platform';
 import { runTask, startTask, type TaskRun, type TaskRunOptions } from '../support/agent';
 import { buildReleaseArchive, ReleaseMirror } from '../support/mirror';
+import { outputOutsideSetSecret } from '../support/leaks';
 import { bundledTaskEntry } from '../support/repo';
 
 /**
@@ -200,14 +201,12 @@ describe('install faults (black-box, bundled task)', function () {
 
   describe('a mirror URL with a SAS token', () => {
     /**
-     * No line shows the signature, except task-lib's own debug echo of the input as it reads it
-     * (`##vso[task.debug]buildkitDownloadUrl=…`, shown in debug runs only), which happens before the task's
-     * code runs and is not the installer's to change.
+     * No line shows the signature, debug lines included: the inputs are read without task-lib's debug echo
+     * of each value (`##vso[task.debug]buildkitDownloadUrl=…`), which would show it in every debug run. The
+     * one place it may appear is the `##vso[task.setsecret]` that asks the agent to mask it.
      */
     const assertNoSignature = (r: TaskRun) => {
-      const lines = `${r.stdout}\n${r.stderr}`
-        .split('\n')
-        .filter((line) => !line.startsWith('##vso[task.debug]buildkitDownloadUrl='));
+      const lines = outputOutsideSetSecret(r).split('\n');
       for (const secret of [SAS_SIGNATURE, decodeURIComponent(SAS_SIGNATURE), 'Zq8yT3xV1k4s']) {
         const leaks = lines.filter((line) => line.includes(secret));
         assert.deepEqual(leaks, [], `the signature leaked:\n${failure(r)}`);
@@ -218,8 +217,12 @@ describe('install faults (black-box, bundled task)', function () {
       const archive = publish('0.32.2');
       mirror.requiredQuery = SAS;
       mirror.failNext(archive.urlPath, { status: 500 });
-      const r = await run({ buildctlVersion: '0.32.2', buildkitDownloadUrl: `${mirror.url}/?${SAS}` });
+      const r = await run(
+        { buildctlVersion: '0.32.2', buildkitDownloadUrl: `${mirror.url}/?${SAS}` },
+        { variables: { 'Agent.ToolsDirectory': toolsDir, 'System.Debug': 'true' } },
+      );
       installedHere(r, '0.32.2');
+      assert.ok(r.stdout.includes('##vso[task.debug]'), 'a debug run writes debug lines');
       assert.equal(mirror.requestsFor(archive.urlPath), 2);
       const shown = `${mirror.url}${archive.urlPath}?sv=***&ss=***&srt=***&sp=***&se=***&sig=***`;
       assert.ok(r.stdout.includes(`Downloading BuildKit 0.32.2 from ${shown}`), failure(r));
@@ -240,7 +243,10 @@ describe('install faults (black-box, bundled task)', function () {
       it(`redacts the token in the failure message for ${name}`, async () => {
         if (name !== 'a release the mirror lacks') publish('0.32.2');
         prepare();
-        const r = await run({ buildctlVersion: '0.32.2', buildkitDownloadUrl: `${mirror.url}?${SAS}` });
+        const r = await run(
+          { buildctlVersion: '0.32.2', buildkitDownloadUrl: `${mirror.url}?${SAS}` },
+          { variables: { 'Agent.ToolsDirectory': toolsDir, 'System.Debug': 'true' } },
+        );
         assert.equal(r.result, 'Failed', failure(r));
         assert.match(r.resultMessage ?? '', expected);
         assert.ok((r.resultMessage ?? '').includes('?sv=***&ss=***'), failure(r));
@@ -249,10 +255,10 @@ describe('install faults (black-box, bundled task)', function () {
     }
 
     it('redacts the token of an invalid URL in the input problem', async () => {
-      const r = await run({
-        buildctlVersion: '0.32.2',
-        buildkitDownloadUrl: `ftp://mirror.example/bk?${SAS}`,
-      });
+      const r = await run(
+        { buildctlVersion: '0.32.2', buildkitDownloadUrl: `ftp://mirror.example/bk?${SAS}` },
+        { variables: { 'Agent.ToolsDirectory': toolsDir, 'System.Debug': 'true' } },
+      );
       assert.equal(r.result, 'Failed', failure(r));
       assert.match(r.resultMessage ?? '', /buildkitDownloadUrl: 'ftp:\/\/mirror\.example\/bk\?sv=\*\*\*/);
       assertNoSignature(r);

@@ -12,7 +12,7 @@ import { readInputs } from './core/inputs';
 import { getRegistryCredentials } from './registry/credentials';
 import { writeDockerConfig, type PrivateDockerConfig } from './registry/dockerConfig';
 import { parseTaskSpec } from './spec';
-import { reportResult, taskContext } from './taskContext';
+import { readInputQuietly, reportResult, taskContext } from './taskContext';
 import { BuildFailedError } from './buildctl/errors';
 import { resolveBuildctl } from './tool/install';
 import { errorText } from './core/errorText';
@@ -28,10 +28,7 @@ interface Resources {
 
 /** Runs the whole task; returns what was built. */
 async function run(ctx: RunContext, signal: AbortSignal, resources: Resources): Promise<BuildOutcome> {
-  const spec = parseTaskSpec(
-    readInputs((name) => tl.getInput(name, false)),
-    ctx,
-  );
+  const spec = parseTaskSpec(readInputs(readInputQuietly), ctx);
   // Independent waits run together: the buildctl lookup and the daemon's pre-flight check (which needs
   // buildctl) on one side, the credential exchange on the other. The buildctl chain starts first so that
   // its child processes run while @azure/identity loads. When one side fails, the other is stopped; both

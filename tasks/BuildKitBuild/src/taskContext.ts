@@ -1,5 +1,6 @@
 import * as os from 'node:os';
 import * as tl from 'azure-pipelines-task-lib/task';
+import * as tlInternal from 'azure-pipelines-task-lib/internal';
 import { attachmentName, maskSecrets, neutralizeCommands } from './core/agentText';
 import type { EndpointReader, HttpProxy, Log, Publisher, RunContext } from './core/context';
 
@@ -51,9 +52,14 @@ const log: Log = {
     };
   },
   setSecret: (value) => {
-    if (value === '') return;
-    registeredSecrets.add(value);
-    tl.setSecret(value);
+    // The agent masks line by line, and task-lib refuses a value with a line break ("Secrets cannot contain
+    // multiple lines"): a multi-line value (an .npmrc or a key in a build secret's variable) is registered
+    // one line at a time, as the agent does with its own multi-line secret variables.
+    for (const line of value.split(/\r\n|\r|\n/)) {
+      if (line === '') continue;
+      registeredSecrets.add(line);
+      tl.setSecret(line);
+    }
   },
   registeredSecrets: () => [...registeredSecrets],
 };
@@ -109,6 +115,15 @@ function httpProxy(requestUrl: string): HttpProxy | undefined {
     ...(config.proxyUsername ? { username: config.proxyUsername } : {}),
     ...(config.proxyPassword ? { password: config.proxyPassword } : {}),
   };
+}
+
+/**
+ * One input as the agent handed it over, read from task-lib's store like tl.getInput but without its
+ * debug echo (`##vso[task.debug]<name>=<value>`): that line is written before the task could register any
+ * part of the value as a secret, so a SAS signature in buildkitDownloadUrl would show in every debug run.
+ */
+export function readInputQuietly(name: string): string | undefined {
+  return tlInternal._vault.retrieveSecret(`INPUT_${tlInternal._getVariableKey(name)}`);
 }
 
 /** The run's context as task-lib sees it: the real agent environment. */

@@ -1,25 +1,36 @@
 import { csvPairs, numberedLines } from './inputText';
-import { normalizeName, parseReference } from './reference';
+import { DOCKER_HUB, normalizeName, parseReference } from './reference';
 
 /** A registry cache reference and the input it comes from. */
 export interface CacheRefSource {
   readonly ref: string;
-  /** `cacheRef` (also for the default `<image>:buildcache`) or `cacheTo` with its line. */
-  readonly input: 'cacheRef' | 'cacheTo';
+  /** `cacheRef` (also for the default `<image>:buildcache`), `cacheTo` with its line, or `extraArgs`. */
+  readonly input: 'cacheRef' | 'cacheTo' | 'extraArgs';
   readonly line?: number;
 }
 
 /**
- * `name:tag` in one canonical spelling (Docker Hub's short names expanded, the registry host in lowercase,
- * `latest` when no tag), or undefined for what is not an image reference.
+ * Other names of Docker Hub's registry: distribution's reference normalisation reads `index.docker.io` as
+ * `docker.io`, and containerd's resolver sends `docker.io` to `registry-1.docker.io`.
+ */
+const DOCKER_HUB_ALIASES: ReadonlySet<string> = new Set(['index.docker.io', 'registry-1.docker.io']);
+
+/**
+ * `name:tag` in one canonical spelling (Docker Hub's short names and other host names expanded to
+ * `docker.io/library/…`, the registry host in lowercase, `latest` when no tag), or undefined for what is
+ * not an image reference.
  */
 export function canonicalRef(text: string): string | undefined {
   const parsed = parseReference(text.trim());
   if (typeof parsed === 'string' || parsed.digest !== undefined) return undefined;
   const name = normalizeName(parsed.name);
   const slash = name.indexOf('/');
-  const host = slash < 0 ? name : name.slice(0, slash).toLowerCase();
-  return `${host}${slash < 0 ? '' : name.slice(slash)}:${parsed.tag ?? 'latest'}`;
+  const lowerHost = name.slice(0, slash).toLowerCase();
+  const host = DOCKER_HUB_ALIASES.has(lowerHost) ? DOCKER_HUB : lowerHost;
+  const path = name.slice(slash + 1);
+  // Under Docker Hub a one-component path is an official image's: `docker.io/app` is `docker.io/library/app`.
+  const hubPath = host === DOCKER_HUB && !path.includes('/') ? `library/${path}` : path;
+  return `${host}/${hubPath}:${parsed.tag ?? 'latest'}`;
 }
 
 /**
@@ -29,12 +40,36 @@ export function canonicalRef(text: string): string | undefined {
 export function cacheToRegistryRefs(raw: string): CacheRefSource[] {
   const refs: CacheRefSource[] = [];
   for (const { line, text } of numberedLines(raw)) {
-    const pairs = csvPairs(text);
-    if (pairs?.some((p) => p.key.trim() === 'type' && p.value.trim() === 'registry') !== true) continue;
-    const ref = pairs.find((p) => p.key.trim() === 'ref')?.value.trim();
-    if (ref === undefined || ref === '') continue;
-    refs.push({ ref, input: 'cacheTo', line });
+    const ref = registryRefOf(text);
+    if (ref !== undefined) refs.push({ ref, input: 'cacheTo', line });
   }
+  return refs;
+}
+
+/** The `ref=` of a `type=registry` cache export's `key=value,…` text, when it has one. */
+function registryRefOf(text: string): string | undefined {
+  const pairs = csvPairs(text);
+  if (pairs?.some((p) => p.key.trim() === 'type' && p.value.trim() === 'registry') !== true) return undefined;
+  const ref = pairs.find((p) => p.key.trim() === 'ref')?.value.trim();
+  return ref === undefined || ref === '' ? undefined : ref;
+}
+
+/** `--export-cache`, as buildctl's flag parser takes it: one or two dashes, the value next or after `=`. */
+const EXPORT_CACHE_FLAG = /^--?export-cache(?:=([^]*))?$/;
+
+/**
+ * The `ref=` of every `type=registry` `--export-cache` among extraArgs' words: those reach buildctl as they
+ * are, after the task's own flags, and overwrite a tag they name as surely as a cacheTo line does.
+ */
+export function extraArgsRegistryRefs(words: readonly string[]): CacheRefSource[] {
+  const refs: CacheRefSource[] = [];
+  words.forEach((word, index) => {
+    const flag = EXPORT_CACHE_FLAG.exec(word);
+    if (flag === null) return;
+    const value = flag[1] ?? words[index + 1];
+    const ref = value === undefined ? undefined : registryRefOf(value);
+    if (ref !== undefined) refs.push({ ref, input: 'extraArgs' });
+  });
   return refs;
 }
 

@@ -6,7 +6,12 @@ import { parseCacheInputs, type CacheInputs, type CacheSpec } from './cacheInput
 import { parseDaemonLines, parseTls } from './daemonInputs';
 import { splitExtraArgs } from './extraArgs';
 import { parseBoolean, parsePick, reporter, workingDirectory, type Report } from './fields';
-import { cacheToRegistryRefs, imageRefsClashingWithCache, type CacheRefSource } from './refClash';
+import {
+  cacheToRegistryRefs,
+  extraArgsRegistryRefs,
+  imageRefsClashingWithCache,
+  type CacheRefSource,
+} from './refClash';
 import { parseImageName, parseTags } from './imageInputs';
 import { readPipelineMetadata, type PipelineMetadata } from './pipelineLabels';
 import {
@@ -99,10 +104,14 @@ function reportCacheClashes(
   push: boolean,
   raw: RawInputs,
   inputs: CacheInputs,
+  extraArgs: readonly string[],
   ctx: RunContext,
   report: Report,
 ): void {
-  const cacheRefs: CacheRefSource[] = cacheToRegistryRefs(raw.cacheTo);
+  const cacheRefs: CacheRefSource[] = [
+    ...cacheToRegistryRefs(raw.cacheTo),
+    ...extraArgsRegistryRefs(extraArgs),
+  ];
   // The registry cache is exported only when pushing (a validation build only reads it).
   if (inputs.cache.kind === 'registry' && push)
     cacheRefs.unshift({ ref: inputs.cache.export, input: 'cacheRef' });
@@ -110,9 +119,11 @@ function reportCacheClashes(
     const message =
       cache.input === 'cacheTo'
         ? ctx.loc('BuildCacheToIsImage', cache.ref, imageRef)
-        : raw.cacheRef.trim() === ''
-          ? ctx.loc('BuildCacheDefaultIsImage', cache.ref, imageRef)
-          : ctx.loc('BuildCacheRefIsImage', cache.ref, imageRef);
+        : cache.input === 'extraArgs'
+          ? ctx.loc('BuildExtraArgsCacheIsImage', cache.ref, imageRef)
+          : raw.cacheRef.trim() === ''
+            ? ctx.loc('BuildCacheDefaultIsImage', cache.ref, imageRef)
+            : ctx.loc('BuildCacheRefIsImage', cache.ref, imageRef);
     report(cache.input, message, cache.line);
   }
 }
@@ -151,8 +162,8 @@ export function parseBuildInputs(
   const { addresses, served } = parseDaemonLines(raw.buildkitAddress, ctx, report);
   const tls = parseTls(raw, workDir, ctx, report);
   const refs = imageName === undefined ? [] : tags.map((t) => `${imageName.name}:${t}`);
-  reportCacheClashes(refs, push, raw, cache, ctx, report);
   const extraArgs = splitExtraArgs(raw.extraArgs);
+  reportCacheClashes(refs, push, raw, cache, typeof extraArgs === 'string' ? [] : extraArgs, ctx, report);
   if (extraArgs === 'openQuote') report('extraArgs', ctx.loc('BuildExtraArgsQuote'));
   if (extraArgs === 'trailingBackslash') report('extraArgs', ctx.loc('BuildExtraArgsBackslash'));
 

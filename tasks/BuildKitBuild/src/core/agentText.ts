@@ -4,14 +4,20 @@
  *
  * How the agent reads a task's output (microsoft/azure-pipelines-agent): each line (split at `\r` and
  * `\n`) is a logging command when `##vso[` occurs ANYWHERE in it (Command.TryParse: `IndexOf("##vso[")`,
- * a culture-sensitive search, under which control and default-ignorable characters such as U+200B are
- * skipped, so `#\u200B#vso[` is found too); a line holding `##vso` that does not parse is still reported as
+ * a culture-sensitive search, under which every character ICU's collation ignores is skipped, so
+ * `#\u200B#vso[` and `#\u0591#vso[` are found too); a line holding `##vso` that does not parse is still reported as
  * a warning. Formatting commands (`##[group]`, `##[error]`, `##[section]`, ...) are recognised by the log
  * writer anywhere in a line (`Contains("##[group]")`, any case) and by the web view at the start of a line.
  */
 
-/** Characters the agent's culture-sensitive search skips: controls (but not the line ends) and ignorables. */
-const SKIPPED = String.raw`(?:(?![\n\r])[\p{Cc}\p{Default_Ignorable_Code_Point}])*`;
+/**
+ * Characters the agent's culture-sensitive search may skip. Which characters ICU's collation ignores is its
+ * own data (controls and default-ignorable code points, but also hundreds of marks and signs: Hebrew
+ * accents, Arabic marks, Vedic signs, musical symbols, …) and changes with its version, so everything but
+ * printable ASCII (and the line ends) counts: a `#` and `#vso[` with only such characters between them may be
+ * one command to the agent. Neutralising a harmless `#é#vso[` too costs nothing.
+ */
+const SKIPPED = String.raw`[^\x20-\x7e\n\r]*`;
 
 /** `##[` and `##vso[`, also with skipped characters anywhere between, in any case. */
 const COMMAND_START = new RegExp(`#${SKIPPED}#${SKIPPED}(?:v${SKIPPED}s${SKIPPED}o${SKIPPED})?\\[`, 'giu');

@@ -18,7 +18,7 @@ export interface Log {
   debug(message: string): void;
   /** Opens a collapsible `##[group]`; the returned function closes it. */
   group(title: string): () => void;
-  /** Masks a value in every later line of the log (`##vso[task.setsecret]`). */
+  /** Masks a value in every later line of the log (`##vso[task.setsecret]`); several lines: each of them. */
   setSecret(value: string): void;
   /** Every value registered with setSecret so far (for code that must never cut one in two). */
   registeredSecrets(): readonly string[];

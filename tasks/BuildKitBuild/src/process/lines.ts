@@ -1,4 +1,5 @@
 import { StringDecoder } from 'node:string_decoder';
+import { maskSecrets } from '../core/agentText';
 
 /** Longest line kept whole; a longer one is passed on in pieces of this size (memory stays bounded). */
 export const MAX_LINE_LENGTH = 64 * 1024;
@@ -61,8 +62,16 @@ export class LineSplitter {
     const lines = text.split('\n');
     this.partial = lines.pop() ?? '';
     while (this.partial.length > this.maxLineLength) {
-      const cut = safeCut(this.partial, this.maxLineLength, this.secrets());
-      if (cut === undefined) break;
+      const secrets = this.secrets();
+      const cut = safeCut(this.partial, this.maxLineLength, secrets);
+      if (cut === undefined) {
+        // Every cut point lies in some occurrence (occurrences that overlap or touch): mask the whole ones
+        // first, as the log does anyway, so that the line can be cut and memory stays bounded.
+        const masked = maskSecrets(this.partial, secrets);
+        if (masked === this.partial) break;
+        this.partial = masked;
+        continue;
+      }
       lines.push(this.partial.slice(0, cut));
       this.partial = this.partial.slice(cut);
     }

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { cancelledBy, throwIfCancelled } from '../core/cancellation';
 import type { RunContext } from '../core/context';
 import { errorText } from '../core/errorText';
-import { redactUrl } from './urlText';
+import { redactQueryIn, redactUrl } from './urlText';
 import { WriteError } from './writeError';
 
 /** How often and how patiently a download is tried. */
@@ -97,23 +97,25 @@ export async function downloadWithRetries(
       if (error instanceof WriteError) throw error;
       const status = httpStatusOf(error);
       if (attempt >= policy.attempts || !isRetryable(status)) {
-        throw new Error(failureMessage(redactUrl(url), attempt, error, ctx), { cause: error });
+        throw new Error(failureMessage(url, attempt, error, ctx), { cause: error });
       }
       const delay = backoffDelay(policy, attempt);
-      ctx.log.info(
-        ctx.loc('InstallRetrying', redactUrl(url), attempt, policy.attempts, errorText(error), delay),
-      );
+      const reason = redactQueryIn(errorText(error), url);
+      ctx.log.info(ctx.loc('InstallRetrying', redactUrl(url), attempt, policy.attempts, reason, delay));
       await deps.sleep(delay, signal);
     }
   }
 }
 
+/** The failure naming the URL and the error, the URL's query values redacted in both. */
 function failureMessage(url: string, attempts: number, error: unknown, ctx: RunContext): string {
+  const shown = redactUrl(url);
+  const reason = redactQueryIn(errorText(error), url);
   const status = httpStatusOf(error);
-  if (status === 404) return ctx.loc('InstallNotFound', url);
-  if (status !== undefined) return ctx.loc('InstallHttpFailed', url, attempts, status);
+  if (status === 404) return ctx.loc('InstallNotFound', shown);
+  if (status !== undefined) return ctx.loc('InstallHttpFailed', shown, attempts, status);
   if (error instanceof DownloadFailure && error.interrupted) {
-    return ctx.loc('InstallInterrupted', url, attempts, errorText(error));
+    return ctx.loc('InstallInterrupted', shown, attempts, reason);
   }
-  return ctx.loc('InstallUnreachable', url, attempts, errorText(error));
+  return ctx.loc('InstallUnreachable', shown, attempts, reason);
 }

@@ -1,7 +1,7 @@
 import type { RunContext } from '../core/context';
 import type { InputProblem } from '../core/inputErrors';
 import type { RawInputs } from '../core/inputs';
-import { redactUrl, trimPathSlashes } from './urlText';
+import { querySecrets, redactUrl, trimPathSlashes } from './urlText';
 import { parseRequestedVersion } from './version';
 
 export interface ToolSpec {
@@ -21,6 +21,8 @@ export const UPSTREAM_DOWNLOAD_URL = 'https://github.com/moby/buildkit/releases/
 
 function parseDownloadUrl(text: string, ctx: RunContext, problems: InputProblem[]): string {
   if (text === '') return UPSTREAM_DOWNLOAD_URL;
+  // Masked from here on, wherever the URL may be quoted; the installer's own lines redact it as well.
+  for (const secret of querySecrets(text)) ctx.log.setSecret(secret);
   let url: URL | undefined;
   try {
     url = new URL(text);
