@@ -173,6 +173,7 @@ async function tryAudience(
 async function azureCredential(
   endpointId: string,
   loginServer: string,
+  via: 'acrDockerRegistry' | undefined,
   push: boolean,
   ctx: RunContext,
   signal: AbortSignal,
@@ -183,11 +184,23 @@ async function azureCredential(
     connection = readAzureConnection(endpointId, ctx);
   } catch (error: unknown) {
     if (error instanceof ConnectionError) {
-      throw new Error(ctx.loc('CredConnectionUnusable', error.message), { cause: error });
+      throw new Error(
+        ctx.loc(
+          via === 'acrDockerRegistry' ? 'CredAcrConnectionUnusable' : 'CredConnectionUnusable',
+          error.message,
+        ),
+        { cause: error },
+      );
     }
     throw error;
   }
-  ctx.log.info(ctx.loc('CredAzureStart', loginServer, describeIdentity(connection.identity, ctx.loc)));
+  ctx.log.info(
+    ctx.loc(
+      via === 'acrDockerRegistry' ? 'CredAcrConnectionStart' : 'CredAzureStart',
+      loginServer,
+      describeIdentity(connection.identity, ctx.loc),
+    ),
+  );
   const timeoutMs = secondsVariable(ctx, CREDENTIAL_TIMEOUT_VARIABLE, DEFAULT_CREDENTIAL_TIMEOUT_SECONDS);
   const transport: CredentialTransport = {
     bounds: { attemptTimeoutMs: timeoutMs },
@@ -293,6 +306,14 @@ export async function getRegistryCredentials(
     case 'dockerRegistry':
       return dockerRegistryCredential(spec.auth.endpointId, spec.auth.configKey, spec.host ?? '', ctx);
     case 'azure':
-      return azureCredential(spec.auth.endpointId, spec.auth.loginServer, access.push, ctx, signal, deps);
+      return azureCredential(
+        spec.auth.endpointId,
+        spec.auth.loginServer,
+        spec.auth.via,
+        access.push,
+        ctx,
+        signal,
+        deps,
+      );
   }
 }
