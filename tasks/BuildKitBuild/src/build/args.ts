@@ -3,6 +3,7 @@ import { pipelineLabels } from '../buildInputs/pipelineLabels';
 import { dockerfileParts } from '../buildInputs/sourceInputs';
 import { daemonGlobalArgs, type DaemonEndpoint } from '../daemon/flags';
 import type { BuildInputs } from '../buildInputs/spec';
+import { attestationFields } from './attestations';
 
 /** Pipeline labels first, then the user's (a user label with the same key replaces the pipeline's). */
 function labelFlags(inputs: BuildInputs, now: Date): string[] {
@@ -50,6 +51,7 @@ function outputValue(inputs: BuildInputs): string {
   const fields = ['type=image'];
   if (inputs.image.refs.length > 0) fields.push(csvField(`name=${inputs.image.refs.join(',')}`));
   fields.push(`push=${inputs.image.push ? 'true' : 'false'}`);
+  fields.push(...attestationFields(inputs));
   return fields.join(',');
 }
 

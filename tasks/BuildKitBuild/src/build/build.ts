@@ -18,6 +18,7 @@ import type { BuildInputs } from '../buildInputs/spec';
 import { renderSummary } from './summary';
 import { CacheImportTracker, exportedCacheRef, logCachePlan, logCacheResults } from './cacheReport';
 import { errorText } from '../errorText';
+import { attestationRefusal } from './attestations';
 
 export interface BuildEnvironment {
   readonly buildctl: Buildctl;
@@ -97,6 +98,20 @@ function pushStatement(push: PushReport, ctx: RunContext): string | undefined {
   if (!push.requested || push.notPushed.length === 0) return undefined;
   if (push.pushed.length === 0) return ctx.loc('RunNothingPushed', push.notPushed.join(', '));
   return ctx.loc('RunPushedPartly', push.pushed.join(', '), push.digest ?? '', push.notPushed.join(', '));
+}
+
+/** A refused attestation manifest names the input that switches its form (build/attestations.ts). */
+function withAttestationAdvice(
+  message: string,
+  failure: string,
+  inputs: BuildInputs,
+  ctx: RunContext,
+): string {
+  const refusal = attestationRefusal(failure, inputs);
+  if (refusal === undefined) return message;
+  const advice =
+    refusal === 'artifact' ? ctx.loc('RunAttestationRefusedArtifact') : ctx.loc('RunAttestationRefusedImage');
+  return `${message} ${advice}`;
 }
 
 function readMetadata(file: string, ctx: RunContext): BuildMetadata | undefined {
@@ -209,7 +224,12 @@ export async function runBuild(
           ? { file: inputs.dockerfile, line: failure.location.line }
           : failure.location;
       const statement = pushStatement(push, ctx);
-      const message = ctx.loc('RunFailed', failure.message);
+      const message = withAttestationAdvice(
+        ctx.loc('RunFailed', failure.message),
+        failure.message,
+        inputs,
+        ctx,
+      );
       throw new BuildFailedError(statement === undefined ? message : `${message} ${statement}`, location);
     }
     for (const problem of progress.cacheExportFailures())

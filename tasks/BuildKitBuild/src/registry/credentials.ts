@@ -185,21 +185,19 @@ async function azureCredential(
   } catch (error: unknown) {
     if (error instanceof ConnectionError) {
       throw new Error(
-        ctx.loc(
-          via === 'acrDockerRegistry' ? 'CredAcrConnectionUnusable' : 'CredConnectionUnusable',
-          error.message,
-        ),
+        via === 'acrDockerRegistry'
+          ? ctx.loc('CredAcrConnectionUnusable', error.message)
+          : ctx.loc('CredConnectionUnusable', error.message),
         { cause: error },
       );
     }
     throw error;
   }
+  const identity = describeIdentity(connection.identity, ctx.loc);
   ctx.log.info(
-    ctx.loc(
-      via === 'acrDockerRegistry' ? 'CredAcrConnectionStart' : 'CredAzureStart',
-      loginServer,
-      describeIdentity(connection.identity, ctx.loc),
-    ),
+    via === 'acrDockerRegistry'
+      ? ctx.loc('CredAcrConnectionStart', loginServer, identity)
+      : ctx.loc('CredAzureStart', loginServer, identity),
   );
   const timeoutMs = secondsVariable(ctx, CREDENTIAL_TIMEOUT_VARIABLE, DEFAULT_CREDENTIAL_TIMEOUT_SECONDS);
   const transport: CredentialTransport = {

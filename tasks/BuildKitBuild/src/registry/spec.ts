@@ -67,10 +67,10 @@ function refusedAzureConnection(
   if (refused === undefined) return false;
   problems.push({
     input,
-    message: ctx.loc(
-      refused.kind === 'adfs' ? 'RegistryAdfsUnsupported' : 'RegistryAzureStackUnsupported',
-      refused.detail,
-    ),
+    message:
+      refused.kind === 'adfs'
+        ? ctx.loc('RegistryAdfsUnsupported', refused.detail)
+        : ctx.loc('RegistryAzureStackUnsupported', refused.detail),
   });
   return true;
 }
