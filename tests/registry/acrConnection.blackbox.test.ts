@@ -76,6 +76,8 @@ describe('ACR-type Docker Registry connections, black-box', function () {
     fs.rmSync(recordDir, { recursive: true, force: true });
   });
 
+  const exchanges = () => acr.requests.filter((r) => r.path === '/oauth2/exchange');
+
   /** As Azure DevOps hands over an ACR-type Docker Registry connection: no username, no password. */
   function acrConnection(
     scheme: string,
@@ -157,7 +159,7 @@ describe('ACR-type Docker Registry connections, black-box', function () {
     assert.equal(tokens[0].form.client_secret, spSecret);
     assert.equal(tokens[0].form.scope, `${ACR_AUDIENCE}/.default`);
     assert.deepEqual(
-      acr.requests.map((r) => [r.form.service, r.form.tenant, r.form.access_token]),
+      exchanges().map((r) => [r.form.service, r.form.tenant, r.form.access_token]),
       [[acr.host, TENANT, entra.issued[0]?.token]],
     );
     assertBuiltWithRefreshToken(result);
@@ -183,7 +185,7 @@ describe('ACR-type Docker Registry connections, black-box', function () {
     const calls = imds.requests.filter((r) => r.path.startsWith('/metadata/identity/oauth2/token'));
     assert.equal(calls.length, 1);
     assert.equal(calls[0]?.query.resource, ACR_AUDIENCE);
-    assert.equal(book.claims(acr.requests[0]?.form.access_token ?? '')?.aud, ACR_AUDIENCE);
+    assert.equal(book.claims(exchanges()[0]?.form.access_token ?? '')?.aud, ACR_AUDIENCE);
     assertBuiltWithRefreshToken(result);
   });
 

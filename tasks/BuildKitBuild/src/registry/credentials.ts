@@ -42,6 +42,8 @@ export interface RegistryCredential {
   readonly password?: string;
   /** An ACR refresh token, written as `identitytoken`. */
   readonly identityToken?: string;
+  /** Who the credentials belong to, for messages (`service principal … (secret)`); never a secret. */
+  readonly identity?: string;
 }
 
 /** How the requests of one credential phase are bounded, cancelled and recorded. */
@@ -232,7 +234,7 @@ async function azureCredential(
     const outcome = first.outcome;
     if (outcome.kind === 'ok') {
       ctx.log.info(ctx.loc('CredAudienceAcr', loginServer));
-      return [acrEntry(loginServer, outcome.refreshToken)];
+      return [acrEntry(loginServer, outcome.refreshToken, identity)];
     }
     if (outcome.kind === 'failed') {
       throw new Error(ctx.loc('CredExchangeFailed', loginServer, outcome.status ?? '-', outcome.detail));
@@ -253,7 +255,7 @@ async function azureCredential(
   switch (outcome.kind) {
     case 'ok':
       ctx.log.info(ctx.loc('CredAudienceArm', loginServer));
-      return [acrEntry(loginServer, outcome.refreshToken)];
+      return [acrEntry(loginServer, outcome.refreshToken, identity)];
     case 'rejected': {
       const role = push ? 'AcrPush' : 'AcrPull';
       throw new Error(
@@ -279,11 +281,12 @@ function proxyOption(proxy: HttpProxy | undefined): { proxy?: HttpProxy } {
 }
 
 /** ACR's docker config entry: the refresh token as identitytoken, with the all-zero user ACR expects. */
-function acrEntry(loginServer: string, refreshToken: string): RegistryCredential {
+function acrEntry(loginServer: string, refreshToken: string, identity: string): RegistryCredential {
   return {
     registry: loginServer,
     username: '00000000-0000-0000-0000-000000000000',
     identityToken: refreshToken,
+    identity,
   };
 }
 
