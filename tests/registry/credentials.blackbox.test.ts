@@ -196,8 +196,7 @@ describe('registry credentials, black-box against loopback Entra ID, Azure DevOp
   }
 
   function exchangeRequests(): Record<string, string>[] {
-    // The exchange only: the registry's token service (the permission check) has its own requests.
-    return (acr?.requests ?? []).filter((r) => r.path === '/oauth2/exchange').map((r) => r.form);
+    return (acr?.requests ?? []).map((r) => r.form);
   }
 
   function tokenRequests(): { path: string; form: Record<string, string> }[] {

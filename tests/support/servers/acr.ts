@@ -33,6 +33,8 @@ export interface FakeAcr extends LoopbackServer {
   readonly issued: { refreshToken: string; accessToken: string }[];
   /** Registry access tokens issued by /oauth2/token, with the scope asked and the actions granted. */
   readonly accessTokens: { token: string; scope: string; granted: readonly string[] }[];
+  /** Requests to the token service (`/v2/`, `/oauth2/token`); `requests` keeps the exchange's only. */
+  readonly tokenServiceRequests: ReceivedRequest[];
 }
 
 export const ACR_AUDIENCE = 'https://containerregistry.azure.net';
@@ -50,6 +52,13 @@ const unauthorized = (message: string): Reply => ({
 export async function startAcr(pki: TestPki, book: TokenBook, options: AcrOptions = {}): Promise<FakeAcr> {
   const issued: FakeAcr['issued'] = [];
   const accessTokens: FakeAcr['accessTokens'] = [];
+  const tokenServiceRequests: ReceivedRequest[] = [];
+  /** Moves a token service request out of `requests`, which tests count as exchanges. */
+  const setApart = (request: ReceivedRequest): void => {
+    const at = server.requests.indexOf(request);
+    if (at >= 0) server.requests.splice(at, 1);
+    tokenServiceRequests.push(request);
+  };
   const script = [...(options.script ?? [])];
   const audiences = options.audiences ?? [ACR_AUDIENCE, ARM_AUDIENCE];
   let host = '';
@@ -77,13 +86,17 @@ export async function startAcr(pki: TestPki, book: TokenBook, options: AcrOption
   };
   const server = await startLoopback(pki, (request) => {
     if (request.method === 'GET' && request.path === '/v2/') {
+      setApart(request);
       return {
         status: 401,
         headers: { 'WWW-Authenticate': `Bearer realm="https://${host}/oauth2/token",service="${host}"` },
         body: { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required', detail: null }] },
       };
     }
-    if (request.path === '/oauth2/token') return accessToken(request);
+    if (request.path === '/oauth2/token') {
+      setApart(request);
+      return accessToken(request);
+    }
     if (request.method !== 'POST' || request.path !== '/oauth2/exchange') return { status: 404, body: {} };
     const scripted = script.shift();
     if (scripted !== undefined) return scripted;
@@ -103,5 +116,5 @@ export async function startAcr(pki: TestPki, book: TokenBook, options: AcrOption
     return { status: 200, body: { refresh_token: refreshToken } };
   });
   host = server.host;
-  return Object.assign(server, { issued, accessTokens });
+  return Object.assign(server, { issued, accessTokens, tokenServiceRequests });
 }

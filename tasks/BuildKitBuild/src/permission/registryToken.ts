@@ -1,4 +1,5 @@
 import type { HttpClient, RetryInformation, RetryModifiers } from '@azure/core-rest-pipeline';
+import { cancelledBy } from '../cancellation';
 import type { HttpProxy } from '../context';
 import { DEFAULT_RETRY, retryDelay } from '../registry/acrExchange';
 import { boundedHttpClient, type HttpBounds } from '../registry/httpBounds';
@@ -143,7 +144,7 @@ export async function requestRegistryToken(
       ? { kind: 'failed', detail: 'the answer holds no token' }
       : { kind: 'token', token };
   } catch (error: unknown) {
-    if (signal.aborted) throw error;
+    if (signal.aborted) throw cancelledBy(signal);
     const code = (error as { code?: unknown }).code;
     return { kind: 'failed', detail: typeof code === 'string' ? code : 'network error' };
   }
