@@ -9,7 +9,8 @@
 #
 # Usage: ./create-certs.sh [output-dir] [extra-SAN ...]     e.g. ./create-certs.sh ./certs buildkit.example.com
 # Environment (defaults in brackets): BUILDKIT_NAMESPACE [buildkit], AGENT_NAMESPACE [azp],
-#   SERVICE [buildkitd], CLUSTER_DOMAIN [cluster.local], DAYS [365], APPLY [1: kubectl apply; 0: files only]
+#   SERVICE [buildkitd], CLUSTER_DOMAIN [cluster.local], DAYS [365], APPLY [1: kubectl apply; 0: files only],
+#   ARCHES [amd64 arm64: the per-architecture Services of buildkitd-per-arch.yaml]
 # Re-running replaces the certificates and updates the Secrets in place; restart the daemons afterwards
 # (kubectl -n buildkit rollout restart deployment/buildkitd or statefulset/buildkitd).
 set -euo pipefail
@@ -42,6 +43,10 @@ trap 'rm -rf "$work"' EXIT
 svc="$SERVICE.$BUILDKIT_NAMESPACE.svc"
 sans="DNS:$SERVICE,DNS:$SERVICE.$BUILDKIT_NAMESPACE,DNS:$svc,DNS:$svc.$CLUSTER_DOMAIN"
 sans="$sans,DNS:*.$svc,DNS:*.$svc.$CLUSTER_DOMAIN,DNS:localhost,IP:127.0.0.1"
+# ...and the Service of each architecture in buildkitd-per-arch.yaml (<service>-<arch>.<namespace>.svc...).
+for arch in ${ARCHES:-amd64 arm64}; do
+  sans="$sans,DNS:$SERVICE-$arch.$BUILDKIT_NAMESPACE.svc,DNS:$SERVICE-$arch.$BUILDKIT_NAMESPACE.svc.$CLUSTER_DOMAIN"
+done
 for extra in "$@"; do
   if [[ "$extra" =~ ^[0-9.]+$ || "$extra" == *:* ]]; then sans="$sans,IP:$extra"; else sans="$sans,DNS:$extra"; fi
 done

@@ -143,7 +143,7 @@ describe('examples/pipelines', () => {
     const port = (service.spec.ports as { port: number }[])[0]?.port;
     const expected = `tcp://${service.metadata.name}.${service.metadata.namespace ?? ''}.svc.cluster.local:${port}`;
     for (const s of samples()) {
-      if (s.file === 'several-daemons.yml' || s.file === 'no-daemon.yml') continue;
+      if (['several-daemons.yml', 'no-daemon.yml', 'multi-arch-cache.yml'].includes(s.file)) continue;
       for (const step of s.builds) assert.deepEqual(lines(step.inputs.buildkitAddress), [expected], s.file);
     }
   });
@@ -236,12 +236,11 @@ describe('examples/pipelines', () => {
     assert.deepEqual(s.pipeline.pool, { vmImage: 'ubuntu-latest' });
   });
 
-  it('builds several platforms with the registry cache in the multi-arch sample', () => {
+  it('builds several platforms with the default (branch and platform scoped) registry cache in the multi-arch sample', () => {
     const inputs = onlyBuild(sample('multi-arch-cache.yml')).inputs;
     assert.deepEqual(String(inputs.platforms).split(','), ['linux/amd64', 'linux/arm64']);
     assert.equal(inputs.cache, 'registry');
-    const cacheFrom = lines(inputs.cacheFrom);
-    assert.ok(cacheFrom.length > 0, 'extra cache sources');
-    assert.ok(cacheFrom.every((l) => l.startsWith('type=registry,ref=')));
+    // The task composes branch and platform refs itself: a hand-written ref would pin them.
+    for (const name of ['cacheRef', 'cacheFrom', 'cacheTo']) assert.equal(inputs[name], undefined, name);
   });
 });

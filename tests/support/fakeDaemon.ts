@@ -27,6 +27,11 @@ export interface FakeDaemonOptions {
   silent?: boolean;
   /** Listen on this unix socket instead of a loopback TCP port. */
   socketPath?: string;
+  /**
+   * Builds on this daemon only: the `RUN make` step fails with this exit code, lasts this long, or waits
+   * until the file `holdFile` exists.
+   */
+  behaviour?: { failStep?: number; slowMs?: number; holdFile?: string };
 }
 
 export interface FakeDaemon {
@@ -53,7 +58,8 @@ export function greetingFor(options: FakeDaemonOptions): string {
             }),
       }
     : null;
-  return `${JSON.stringify({ fakeBuildkitd: 1, workers, tls })}\n`;
+  const behaviour = options.behaviour === undefined ? {} : { behaviour: options.behaviour };
+  return `${JSON.stringify({ fakeBuildkitd: 1, workers, tls, ...behaviour })}\n`;
 }
 
 export async function startFakeDaemon(options: FakeDaemonOptions = {}): Promise<FakeDaemon> {

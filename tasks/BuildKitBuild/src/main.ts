@@ -2,7 +2,9 @@ import * as path from 'node:path';
 import * as tl from 'azure-pipelines-task-lib/task';
 import { runBuild, type BuildOutcome } from './build/build';
 import { childEnvironments } from './childEnvironment';
-import { defaultDaemonDeps, selectDaemon, type SelectedDaemon } from './daemon/select';
+import { defaultDaemonDeps, type SelectedDaemon } from './daemon/select';
+import { chooseDaemons } from './platforms/choose';
+import { runSplitBuild } from './platforms/runSplit';
 import { CancelledError, throwIfCancelled } from './cancellation';
 import type { RunContext } from './context';
 import { InputError, formatProblem } from './inputErrors';
@@ -47,15 +49,16 @@ async function run(ctx: RunContext, signal: AbortSignal, resources: Resources): 
   const [tools, credentials] = await Promise.allSettled([
     stopOtherOnFailure(
       resolveBuildctl(spec.tool, ctx, phase).then(async (buildctl) => {
-        const daemon = await selectDaemon(
+        // Several platforms on daemons of several platforms: one build per platform (src/platforms).
+        const choice = await chooseDaemons(
           spec.build,
           buildctl,
           ctx,
           phase,
           defaultDaemonDeps(buildctl, ctx, children),
         );
-        resources.daemon = daemon;
-        return { buildctl, daemon };
+        if (choice.kind === 'single') resources.daemon = choice.daemon;
+        return { buildctl, choice };
       }),
     ),
     stopOtherOnFailure(
@@ -77,9 +80,19 @@ async function run(ctx: RunContext, signal: AbortSignal, resources: Resources): 
     throw failures.find((e) => !(e instanceof CancelledError)) ?? failures[0];
   }
   resources.dockerConfig = writeDockerConfig(credentials.value, ctx);
+  const { buildctl, choice } = tools.value;
+  const dockerConfigDir = resources.dockerConfig.dir;
+  if (choice.kind === 'split') {
+    return runSplitBuild(
+      spec.build,
+      { buildctl, routes: choice.routes, tls: choice.tls, dockerConfigDir, env: children.buildctl },
+      ctx,
+      signal,
+    );
+  }
   return runBuild(
     spec.build,
-    { ...tools.value, dockerConfigDir: resources.dockerConfig.dir, env: children.buildctl },
+    { buildctl, daemon: choice.daemon, dockerConfigDir, env: children.buildctl },
     ctx,
     signal,
   );

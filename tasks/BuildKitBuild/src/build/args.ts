@@ -48,6 +48,12 @@ function cacheFlags(inputs: BuildInputs): string[] {
 }
 
 function outputValue(inputs: BuildInputs): string {
+  // One platform of a split build: pushed by digest under the bare name (BuildKit refuses a tag there).
+  if (inputs.image.pushByDigest === true && inputs.image.push) {
+    return ['type=image', csvField(`name=${inputs.image.name}`), 'push-by-digest=true', 'push=true'].join(
+      ',',
+    );
+  }
   const fields = ['type=image'];
   if (inputs.image.refs.length > 0) fields.push(csvField(`name=${inputs.image.refs.join(',')}`));
   fields.push(`push=${inputs.image.push ? 'true' : 'false'}`);

@@ -2,6 +2,7 @@ import type { RunContext } from '../context';
 import type { InputName } from '../inputs';
 import { absolutePath, pathKind, type Report } from './fields';
 import { numberedLines } from './inputText';
+import { isPlatform } from './sourceInputs';
 import type { DaemonTls } from './spec';
 
 /**
@@ -41,15 +42,44 @@ function addressProblem(address: string, ctx: RunContext): string | undefined {
   return rest.replace(/^\/+/, '') === '' ? ctx.loc('BuildAddressEmpty', address) : undefined;
 }
 
+/** The buildkitAddress lines: each address, and the platforms a line names after its address. */
+export interface DaemonLines {
+  readonly addresses: string[];
+  /** Address → the platforms its line names (`<address> <platform> [<platform>...]`); absent: none named. */
+  readonly served: Record<string, string[]>;
+}
+
+/**
+ * buildkitAddress lines, `<address> [<platform>...]` separated by whitespace: each address with a scheme
+ * buildctl accepts, each platform `os/arch[/variant]`; duplicate addresses removed (the first line wins).
+ */
+export function parseDaemonLines(raw: string, ctx: RunContext, report: Report): DaemonLines {
+  const addresses: string[] = [];
+  const served: Record<string, string[]> = {};
+  for (const { line, text } of numberedLines(raw)) {
+    const [address = '', ...platformWords] = text.split(/\s+/);
+    const problem = addressProblem(address, ctx);
+    if (problem !== undefined) {
+      report('buildkitAddress', problem, line);
+      continue;
+    }
+    const platforms: string[] = [];
+    for (const word of platformWords) {
+      const platform = word.toLowerCase();
+      if (!isPlatform(platform)) {
+        report('buildkitAddress', ctx.loc('BuildAddressPlatformInvalid', word, address), line);
+      } else if (!platforms.includes(platform)) platforms.push(platform);
+    }
+    if (addresses.includes(address)) continue;
+    addresses.push(address);
+    if (platforms.length > 0) served[address] = platforms;
+  }
+  return { addresses, served };
+}
+
 /** buildkitAddress lines: each with a scheme buildctl accepts; duplicates removed. */
 export function parseAddresses(raw: string, ctx: RunContext, report: Report): string[] {
-  const addresses: string[] = [];
-  for (const { line, text } of numberedLines(raw)) {
-    const problem = addressProblem(text, ctx);
-    if (problem !== undefined) report('buildkitAddress', problem, line);
-    else if (!addresses.includes(text)) addresses.push(text);
-  }
-  return addresses;
+  return parseDaemonLines(raw, ctx, report).addresses;
 }
 
 function tlsFile(

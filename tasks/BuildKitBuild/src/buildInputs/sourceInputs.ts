@@ -99,6 +99,11 @@ export function parseLabels(raw: string, ctx: RunContext, report: Report): Map<s
   return labels;
 }
 
+/** Whether a lowercased word is `os/arch[/variant]`. */
+export function isPlatform(word: string): boolean {
+  return PLATFORM.test(word);
+}
+
 /** `os/arch[/variant]`, comma (or line) separated, lowercased, duplicates removed. */
 export function parsePlatforms(raw: string, ctx: RunContext, report: Report): string[] {
   const platforms: string[] = [];

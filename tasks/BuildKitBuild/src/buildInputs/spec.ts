@@ -3,7 +3,7 @@ import type { InputProblem } from '../inputErrors';
 import type { RawInputs } from '../inputs';
 import { readBranchFacts } from './branchCache';
 import { parseCacheInputs, type CacheInputs, type CacheSpec } from './cacheInputs';
-import { parseAddresses, parseTls } from './daemonInputs';
+import { parseDaemonLines, parseTls } from './daemonInputs';
 import { splitExtraArgs } from './extraArgs';
 import { parseBoolean, parsePick, reporter, workingDirectory, type Report } from './fields';
 import { cacheToRegistryRefs, imageRefsClashingWithCache, type CacheRefSource } from './refClash';
@@ -39,6 +39,8 @@ export interface ImageSpec {
   /** `<name>:<tag>` for every tag. */
   readonly refs: readonly string[];
   readonly push: boolean;
+  /** One platform of a split build: pushed by digest, without tags (src/platforms). */
+  readonly pushByDigest?: boolean;
 }
 
 /** PEM files for mutual TLS to buildkitd (buildctl's --tlscacert, --tlscert, --tlskey, --tlsservername). */
@@ -53,6 +55,8 @@ export interface DaemonSpec {
   /** buildkitAddress lines as given; empty: BUILDKIT_HOST, default socket, or a job-scoped daemon. */
   readonly addresses: readonly string[];
   readonly tls: DaemonTls;
+  /** Address → the platforms its buildkitAddress line names after it (served natively); absent: none. */
+  readonly served?: Readonly<Record<string, readonly string[]>>;
 }
 
 const PROVENANCE = ['none', 'min', 'max'] as const;
@@ -157,7 +161,7 @@ export function parseBuildInputs(
   );
   const facts = readBranchFacts((v) => ctx.variable(v));
   const cache = parseCacheInputs(raw, imageName?.name, registryHost, platforms, facts, ctx, report);
-  const addresses = parseAddresses(raw.buildkitAddress, ctx, report);
+  const { addresses, served } = parseDaemonLines(raw.buildkitAddress, ctx, report);
   const tls = parseTls(raw, workDir, ctx, report);
   const refs = imageName === undefined ? [] : tags.map((t) => `${imageName.name}:${t}`);
   reportCacheClashes(refs, push, raw, cache, ctx, report);
@@ -174,7 +178,7 @@ export function parseBuildInputs(
       refs: tags.map((t) => `${name}:${t}`),
       push,
     },
-    daemon: { addresses, tls },
+    daemon: { addresses, tls, ...(Object.keys(served).length > 0 ? { served } : {}) },
     extraArgs: typeof extraArgs === 'string' ? [] : extraArgs,
     context,
     dockerfile,
