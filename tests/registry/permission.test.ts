@@ -4,7 +4,6 @@ import {
   type TokenRequester,
 } from '../../tasks/BuildKitBuild/src/permission/check';
 import { accessClaim, missingGrants } from '../../tasks/BuildKitBuild/src/permission/grants';
-import { bearerChallenge } from '../../tasks/BuildKitBuild/src/permission/registryToken';
 import { scopesFor, scopeText } from '../../tasks/BuildKitBuild/src/permission/scopes';
 import type { RegistrySpec } from '../../tasks/BuildKitBuild/src/registry/spec';
 import { makeContext } from '../support/fakeContext';
@@ -65,15 +64,6 @@ describe('the permission check (pure parts)', () => {
     );
   });
 
-  it('reads the realm and service of a bearer challenge', () => {
-    assert.deepEqual(bearerChallenge(`Bearer realm="https://${HOST}/oauth2/token",service="${HOST}"`), {
-      realm: `https://${HOST}/oauth2/token`,
-      service: HOST,
-    });
-    assert.equal(bearerChallenge('Basic realm="x"'), undefined);
-    assert.equal(bearerChallenge(undefined), undefined);
-  });
-
   it('a scope-map token on a Docker Registry connection to ACR: fails naming content/write on the repository, the token masked', async () => {
     const inputs = buildInputsFor(dir, {}, HOST);
     const ctx = makeContext();
@@ -84,7 +74,7 @@ describe('the permission check (pure parts)', () => {
     const token = jwt({ access: [{ type: 'repository', name: 'team/app', actions: ['pull'] }] });
     const asked: string[] = [];
     const request: TokenRequester = (req) => {
-      asked.push(`${req.apiHost} ${req.scope} ${req.credentials.kind}`);
+      asked.push(`${req.apiHost} ${req.scope} ${req.auth.kind}`);
       return Promise.resolve({ kind: 'token', token });
     };
     await assert.rejects(

@@ -50,9 +50,13 @@ function cacheFlags(inputs: BuildInputs): string[] {
 function outputValue(inputs: BuildInputs): string {
   // One platform of a split build: pushed by digest under the bare name (BuildKit refuses a tag there).
   if (inputs.image.pushByDigest === true && inputs.image.push) {
-    return ['type=image', csvField(`name=${inputs.image.name}`), 'push-by-digest=true', 'push=true'].join(
-      ',',
-    );
+    return [
+      'type=image',
+      csvField(`name=${inputs.image.name}`),
+      'push-by-digest=true',
+      'push=true',
+      ...attestationFields(inputs),
+    ].join(',');
   }
   const fields = ['type=image'];
   if (inputs.image.refs.length > 0) fields.push(csvField(`name=${inputs.image.refs.join(',')}`));

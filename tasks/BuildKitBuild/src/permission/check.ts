@@ -2,17 +2,10 @@ import type { BuildInputs } from '../buildInputs/spec';
 import { throwIfCancelled } from '../cancellation';
 import type { RunContext } from '../context';
 import type { RegistryCredential } from '../registry/credentials';
-import { DEFAULT_CREDENTIAL_TIMEOUT_SECONDS } from '../registry/acrExchange';
 import type { RegistrySpec } from '../registry/spec';
-import { CREDENTIAL_TIMEOUT_VARIABLE } from '../registry/tokenFailure';
-import { secondsVariable } from '../secondsVariable';
+import type { RegistryAuth } from '../oci/registryClient';
 import { accessClaim, missingGrants, type MissingGrant } from './grants';
-import {
-  requestRegistryToken,
-  type TokenCredentials,
-  type TokenOutcome,
-  type TokenRequest,
-} from './registryToken';
+import { requestRegistryToken, type TokenOutcome, type TokenRequest } from './registryToken';
 import { scopesFor, scopeText, type RepositoryScope } from './scopes';
 
 /** The edge the check talks to; tests replace it. */
@@ -23,7 +16,7 @@ function isAcrHost(host: string): boolean {
   return /\.azurecr\.(?:io|cn|us)(?::\d+)?$/i.test(host);
 }
 
-function tokenCredentialsOf(credential: RegistryCredential): TokenCredentials | undefined {
+function tokenCredentialsOf(credential: RegistryCredential): RegistryAuth | undefined {
   if (credential.identityToken !== undefined)
     return { kind: 'refreshToken', refreshToken: credential.identityToken };
   if (credential.username !== undefined && credential.password !== undefined)
@@ -103,9 +96,6 @@ export async function checkRegistryPermissions(
   if (tokenCredentials === undefined) return;
   const identity = credential.identity ?? credential.username ?? '-';
   const scopes: RepositoryScope[] = scopesFor(build, host);
-  const bounds = {
-    attemptTimeoutMs: secondsVariable(ctx, CREDENTIAL_TIMEOUT_VARIABLE, DEFAULT_CREDENTIAL_TIMEOUT_SECONDS),
-  };
   const apiHost = host;
   const proxy = ctx.httpProxy(`https://${apiHost}/`);
   const problems: string[] = [];
@@ -115,8 +105,10 @@ export async function checkRegistryPermissions(
       {
         apiHost,
         scope: scopeText(scope),
-        credentials: tokenCredentials,
-        bounds,
+        auth: tokenCredentials,
+        onSecret: (value) => {
+          ctx.log.setSecret(value);
+        },
         ...(proxy === undefined ? {} : { proxy }),
       },
       signal,
