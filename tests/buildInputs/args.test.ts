@@ -79,6 +79,13 @@ const GLOBAL = ['--addr', ADDR];
 const at = (given: BuildInputs, address = ADDR): DaemonEndpoint => ({ address, tls: given.daemon.tls });
 const OUTPUT = ['--output', `type=image,name=${NAME}:42,push=true`];
 const TAIL = [...OUTPUT, '--metadata-file', META];
+/** With provenance or sbom, the output says the attestation manifests' form: the image form unless asked. */
+const ATTESTED_TAIL = [
+  '--output',
+  `type=image,name=${NAME}:42,push=true,oci-artifact=false`,
+  '--metadata-file',
+  META,
+];
 
 interface Row {
   name: string;
@@ -355,17 +362,17 @@ const rows: Row[] = [
   {
     name: 'provenance min',
     inputs: inputs({ provenance: 'min' }),
-    expected: [...GLOBAL, ...HEAD, '--opt', 'attest:provenance=mode=min', ...TAIL],
+    expected: [...GLOBAL, ...HEAD, '--opt', 'attest:provenance=mode=min', ...ATTESTED_TAIL],
   },
   {
     name: 'provenance max',
     inputs: inputs({ provenance: 'max' }),
-    expected: [...GLOBAL, ...HEAD, '--opt', 'attest:provenance=mode=max', ...TAIL],
+    expected: [...GLOBAL, ...HEAD, '--opt', 'attest:provenance=mode=max', ...ATTESTED_TAIL],
   },
   {
     name: 'sbom',
     inputs: inputs({ sbom: true }),
-    expected: [...GLOBAL, ...HEAD, '--opt', 'attest:sbom=', ...TAIL],
+    expected: [...GLOBAL, ...HEAD, '--opt', 'attest:sbom=', ...ATTESTED_TAIL],
   },
   {
     name: 'no-cache',
@@ -547,7 +554,7 @@ const rows: Row[] = [
       '--export-cache',
       'type=local,dest=/cache',
       '--output',
-      `type=image,"name=${NAME}:1.0,${NAME}:latest",push=true`,
+      `type=image,"name=${NAME}:1.0,${NAME}:latest",push=true,oci-artifact=false`,
       '--metadata-file',
       META,
       '--ssh',

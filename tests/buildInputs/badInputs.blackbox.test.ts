@@ -99,6 +99,11 @@ const CASES: BadInputCase[] = [
   { what: 'pull not a boolean', inputs: { pull: '1' }, names: ['pull'] },
   { what: 'unknown provenance mode', inputs: { provenance: 'full' }, names: ['provenance'] },
   { what: 'sbom not a boolean', inputs: { sbom: 'yes please' }, names: ['sbom'] },
+  {
+    what: 'attestationManifest not a listed form',
+    inputs: { sbom: 'true', attestationManifest: 'artifact' },
+    names: ['attestationManifest'],
+  },
   { what: 'unknown cache kind', inputs: { cache: 'local' }, names: ['cache'] },
   { what: 'cache reference with spaces', inputs: { cacheRef: 'my registry/app cache' }, names: ['cacheRef'] },
   { what: 'unknown cache mode', inputs: { cacheMode: 'all' }, names: ['cacheMode'] },

@@ -68,7 +68,12 @@ describe('getRegistryCredentials', () => {
     );
     const result = await getRegistryCredentials(AZURE, { push: true }, ctx, signal, deps);
     assert.deepEqual(result, [
-      { registry: 'myacr.azurecr.io', username: '00000000-0000-0000-0000-000000000000', identityToken: 'rt' },
+      {
+        registry: 'myacr.azurecr.io',
+        username: '00000000-0000-0000-0000-000000000000',
+        identityToken: 'rt',
+        identity: 'service principal app-1 (secret)',
+      },
     ]);
     assert.deepEqual(asked, [ACR_SCOPE]);
     assert.deepEqual(exchanged, [

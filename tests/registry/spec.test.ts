@@ -55,12 +55,16 @@ describe('parseRegistry', () => {
       parse({ azureSubscription: 'ARM', acr: 'https://x.io' }).problems[0]?.message ?? '',
       /neither an ACR name/,
     );
+    // An Azure Stack Hub connection is refused before its registry is looked at (registry/azureStack.ts).
     const stack = parse({ azureSubscription: 'STACK', acr: 'myacr' }).problems;
     assert.deepEqual(
       stack.map((p) => p.input),
-      ['acr'],
+      ['azureSubscription'],
     );
-    assert.match(stack[0]?.message ?? '', /cloud 'AzureStack' has no known ACR domain/);
+    assert.match(
+      stack[0]?.message ?? '',
+      /is for Azure Stack Hub \(environment 'AzureStack'\), which this task does not support/,
+    );
   });
 
   it('uses the Azure connection when containerRegistry is also set (hidden in the editor)', () => {

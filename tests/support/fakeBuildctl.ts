@@ -47,6 +47,10 @@ export interface FakeBuildctlBehaviour {
   layerMs?: number;
   /** Pushing the name with this tag fails (the names before it were pushed, the ones after it are not). */
   pushFailTag?: string;
+  /** The first `times` builds fail their first push with a transient error, counted in `stateFile`. */
+  pushTransient?: { kind: '503' | '429' | 'reset' | 'eof'; times: number; stateFile: string };
+  /** The registry refuses attestation manifests in the OCI artifact form. */
+  refuseOciArtifact?: boolean;
   /** What the `RUN` step prints, line by line. */
   runOutput?: string;
   /** A file whose text the `RUN` step prints, line by line (for lines longer than an environment string). */
@@ -72,6 +76,11 @@ export function fakeBuildctlEnv(
   if (behaviour.pullMs !== undefined) env.FAKE_BUILDCTL_PULL_MS = String(behaviour.pullMs);
   if (behaviour.layerMs !== undefined) env.FAKE_BUILDCTL_LAYER_MS = String(behaviour.layerMs);
   if (behaviour.pushFailTag !== undefined) env.FAKE_BUILDCTL_PUSH_FAIL_TAG = behaviour.pushFailTag;
+  if (behaviour.pushTransient !== undefined) {
+    env.FAKE_BUILDCTL_PUSH_TRANSIENT = `${behaviour.pushTransient.kind}:${behaviour.pushTransient.times}`;
+    env.FAKE_BUILDCTL_PUSH_TRANSIENT_STATE = behaviour.pushTransient.stateFile;
+  }
+  if (behaviour.refuseOciArtifact === true) env.FAKE_BUILDCTL_REFUSE_OCI_ARTIFACT = '1';
   if (behaviour.runOutput !== undefined) env.FAKE_BUILDCTL_RUN_OUTPUT = behaviour.runOutput;
   if (behaviour.runOutputFile !== undefined) env.FAKE_BUILDCTL_RUN_OUTPUT_FILE = behaviour.runOutputFile;
   if (behaviour.runInstruction !== undefined) env.FAKE_BUILDCTL_RUN_INSTRUCTION = behaviour.runInstruction;

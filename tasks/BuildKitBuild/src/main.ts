@@ -10,6 +10,7 @@ import type { RunContext } from './core/context';
 import { InputError, formatProblem } from './core/inputErrors';
 import { readInputs } from './core/inputs';
 import { getRegistryCredentials } from './registry/credentials';
+import { checkRegistryPermissions } from './permission/check';
 import { writeDockerConfig, type PrivateDockerConfig } from './registry/dockerConfig';
 import { parseTaskSpec } from './spec';
 import { readInputQuietly, reportResult, taskContext } from './taskContext';
@@ -57,7 +58,15 @@ async function run(ctx: RunContext, signal: AbortSignal, resources: Resources): 
         return { buildctl, choice };
       }),
     ),
-    stopOtherOnFailure(getRegistryCredentials(spec.registry, { push: spec.build.image.push }, ctx, phase)),
+    stopOtherOnFailure(
+      getRegistryCredentials(spec.registry, { push: spec.build.image.push }, ctx, phase).then(
+        async (found) => {
+          // Before the build: a missing push right fails now, not after the build (permission/check.ts).
+          await checkRegistryPermissions(spec.registry, spec.build, found, ctx, phase);
+          return found;
+        },
+      ),
+    ),
   ]);
   throwIfCancelled(signal);
   if (tools.status === 'rejected' || credentials.status === 'rejected') {

@@ -4,6 +4,7 @@ import {
   secretValue,
   startLoopback,
   type LoopbackServer,
+  type ReceivedRequest,
   type Reply,
   type ServerFault,
   type TokenBook,
@@ -18,11 +19,22 @@ export interface AcrOptions {
   readonly deny?: boolean;
   /** Once the script is spent, every exchange gets this fault instead of service. */
   readonly fault?: ServerFault;
+  /**
+   * The token service (`GET /v2/` challenge, `/oauth2/token`): the actions granted per repository, as the
+   * identity's role assignments or a token's scope map would; a repository not listed gets what was asked.
+   */
+  readonly grants?: Readonly<Record<string, readonly string[]>>;
+  /** Users (admin user, scope-map tokens) the token service accepts with basic authentication. */
+  readonly users?: readonly { readonly username: string; readonly password: string }[];
 }
 
 export interface FakeAcr extends LoopbackServer {
   /** Refresh tokens issued, with the access token each was exchanged for. */
   readonly issued: { refreshToken: string; accessToken: string }[];
+  /** Registry access tokens issued by /oauth2/token, with the scope asked and the actions granted. */
+  readonly accessTokens: { token: string; scope: string; granted: readonly string[] }[];
+  /** Requests to the token service (`/v2/`, `/oauth2/token`); `requests` keeps the exchange's only. */
+  readonly tokenServiceRequests: ReceivedRequest[];
 }
 
 export const ACR_AUDIENCE = 'https://containerregistry.azure.net';
@@ -39,10 +51,52 @@ const unauthorized = (message: string): Reply => ({
  */
 export async function startAcr(pki: TestPki, book: TokenBook, options: AcrOptions = {}): Promise<FakeAcr> {
   const issued: FakeAcr['issued'] = [];
+  const accessTokens: FakeAcr['accessTokens'] = [];
+  const tokenServiceRequests: ReceivedRequest[] = [];
+  /** Moves a token service request out of `requests`, which tests count as exchanges. */
+  const setApart = (request: ReceivedRequest): void => {
+    const at = server.requests.indexOf(request);
+    if (at >= 0) server.requests.splice(at, 1);
+    tokenServiceRequests.push(request);
+  };
   const script = [...(options.script ?? [])];
   const audiences = options.audiences ?? [ACR_AUDIENCE, ARM_AUDIENCE];
   let host = '';
+  /** ACR's OAuth2 token endpoint: a refresh token (POST form) or basic authentication (GET) for one scope. */
+  const accessToken = (request: ReceivedRequest): Reply => {
+    const params = request.method === 'POST' ? request.form : request.query;
+    if (params.service !== host) return unauthorized(`service ${String(params.service)} is not ${host}`);
+    if (request.method === 'POST') {
+      const known = issued.some((i) => i.refreshToken === params.refresh_token);
+      if (params.grant_type !== 'refresh_token' || !known) return unauthorized('unknown refresh token');
+    } else {
+      const basic = /^Basic (.+)$/.exec(request.headers.authorization ?? '')?.[1] ?? '';
+      const [username, password] = Buffer.from(basic, 'base64').toString('utf8').split(':');
+      if (!(options.users ?? []).some((u) => u.username === username && u.password === password))
+        return unauthorized('unknown user');
+    }
+    const [type, name, actions] = (params.scope ?? '').split(':');
+    if (type !== 'repository' || name === undefined || actions === undefined)
+      return { status: 400, body: { errors: [{ code: 'UNSUPPORTED', message: 'bad scope' }] } };
+    const allowed = options.grants?.[name];
+    const granted = actions.split(',').filter((a) => allowed === undefined || allowed.includes(a));
+    const token = book.mint({ aud: host, access: [{ type: 'repository', name, actions: granted }] });
+    accessTokens.push({ token, scope: params.scope ?? '', granted });
+    return { status: 200, body: { access_token: token } };
+  };
   const server = await startLoopback(pki, (request) => {
+    if (request.method === 'GET' && request.path === '/v2/') {
+      setApart(request);
+      return {
+        status: 401,
+        headers: { 'WWW-Authenticate': `Bearer realm="https://${host}/oauth2/token",service="${host}"` },
+        body: { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required', detail: null }] },
+      };
+    }
+    if (request.path === '/oauth2/token') {
+      setApart(request);
+      return accessToken(request);
+    }
     if (request.method !== 'POST' || request.path !== '/oauth2/exchange') return { status: 404, body: {} };
     const scripted = script.shift();
     if (scripted !== undefined) return scripted;
@@ -62,5 +116,5 @@ export async function startAcr(pki: TestPki, book: TokenBook, options: AcrOption
     return { status: 200, body: { refresh_token: refreshToken } };
   });
   host = server.host;
-  return Object.assign(server, { issued });
+  return Object.assign(server, { issued, accessTokens, tokenServiceRequests });
 }

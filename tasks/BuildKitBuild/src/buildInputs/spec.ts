@@ -66,6 +66,9 @@ export interface DaemonSpec {
 
 const PROVENANCE = ['none', 'min', 'max'] as const;
 export type Provenance = (typeof PROVENANCE)[number];
+const ATTESTATION_MANIFEST = ['image', 'oci-artifact'] as const;
+/** How attestations are stored: BuildKit's image exporter attribute `oci-artifact` (false: `image`). */
+export type AttestationManifest = (typeof ATTESTATION_MANIFEST)[number];
 
 /** Everything about the build itself, validated and typed. */
 export interface BuildInputs {
@@ -90,6 +93,8 @@ export interface BuildInputs {
   readonly pull: boolean;
   readonly provenance: Provenance;
   readonly sbom: boolean;
+  /** The form of the attestation manifests; used only when provenance or sbom is on. */
+  readonly attestationManifest?: AttestationManifest;
   readonly cache: CacheSpec;
   readonly cacheFrom: readonly string[];
   readonly cacheTo: readonly string[];
@@ -157,6 +162,14 @@ export function parseBuildInputs(
   const pull = parseBoolean('pull', raw.pull, false, ctx, report);
   const provenance = parsePick('provenance', raw.provenance, PROVENANCE, 'none', ctx, report);
   const sbom = parseBoolean('sbom', raw.sbom, false, ctx, report);
+  const attestationManifest = parsePick(
+    'attestationManifest',
+    raw.attestationManifest,
+    ATTESTATION_MANIFEST,
+    'image',
+    ctx,
+    report,
+  );
   const facts = readBranchFacts((v) => ctx.variable(v));
   const cache = parseCacheInputs(raw, imageName?.name, registryHost, platforms, facts, ctx, report);
   const { addresses, served } = parseDaemonLines(raw.buildkitAddress, ctx, report);
@@ -191,6 +204,7 @@ export function parseBuildInputs(
     pull,
     provenance,
     sbom,
+    attestationManifest,
     ...cache,
   };
 }

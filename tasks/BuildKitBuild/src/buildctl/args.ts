@@ -3,6 +3,7 @@ import { pipelineLabels } from '../buildInputs/pipelineLabels';
 import { dockerfileParts } from '../buildInputs/sourceInputs';
 import { daemonGlobalArgs, type DaemonEndpoint } from '../daemon/flags';
 import type { BuildInputs } from '../buildInputs/spec';
+import { attestationFields } from './attestations';
 
 /** Pipeline labels first, then the user's (a user label with the same key replaces the pipeline's). */
 function labelFlags(inputs: BuildInputs, now: Date): string[] {
@@ -49,13 +50,18 @@ function cacheFlags(inputs: BuildInputs): string[] {
 function outputValue(inputs: BuildInputs): string {
   // One platform of a split build: pushed by digest under the bare name (BuildKit refuses a tag there).
   if (inputs.image.pushByDigest === true && inputs.image.push) {
-    return ['type=image', csvField(`name=${inputs.image.name}`), 'push-by-digest=true', 'push=true'].join(
-      ',',
-    );
+    return [
+      'type=image',
+      csvField(`name=${inputs.image.name}`),
+      'push-by-digest=true',
+      'push=true',
+      ...attestationFields(inputs),
+    ].join(',');
   }
   const fields = ['type=image'];
   if (inputs.image.refs.length > 0) fields.push(csvField(`name=${inputs.image.refs.join(',')}`));
   fields.push(`push=${inputs.image.push ? 'true' : 'false'}`);
+  fields.push(...attestationFields(inputs));
   return fields.join(',');
 }
 

@@ -12,12 +12,21 @@ import { BuildFailedError, FailureTracker, type BuildFailure } from './errors';
 import { PushTracker, type PushReport } from './pushes';
 import { maskSecrets } from '../core/agentText';
 import { readBuildMetadata, type BuildMetadata } from './metadata';
-import { runProcess } from '../process/process';
+import { runProcess, type ProcessResult } from '../process/process';
 import { ProgressTracker } from './progress';
 import type { BuildInputs } from '../buildInputs/spec';
 import { renderSummary } from './summary';
 import { CacheImportTracker, exportedCacheRef, logCachePlan, logCacheResults } from './cacheReport';
 import { errorText } from '../core/errorText';
+import { attestationRefusal } from './attestations';
+import { secondsVariable } from '../core/secondsVariable';
+import {
+  DEFAULT_PUSH_RETRY_DELAY_SECONDS,
+  MAX_BUILD_ATTEMPTS,
+  PUSH_RETRY_DELAY_VARIABLE,
+  retryDelayMs,
+  TransientPushTracker,
+} from './transientPush';
 
 export interface BuildEnvironment {
   readonly buildctl: Buildctl;
@@ -99,6 +108,20 @@ function pushStatement(push: PushReport, ctx: RunContext): string | undefined {
   return ctx.loc('RunPushedPartly', push.pushed.join(', '), push.digest ?? '', push.notPushed.join(', '));
 }
 
+/** A refused attestation manifest names the input that switches its form (build/attestations.ts). */
+function withAttestationAdvice(
+  message: string,
+  failure: string,
+  inputs: BuildInputs,
+  ctx: RunContext,
+): string {
+  const refusal = attestationRefusal(failure, inputs);
+  if (refusal === undefined) return message;
+  const advice =
+    refusal === 'artifact' ? ctx.loc('RunAttestationRefusedArtifact') : ctx.loc('RunAttestationRefusedImage');
+  return `${message} ${advice}`;
+}
+
 function readMetadata(file: string, ctx: RunContext): BuildMetadata | undefined {
   try {
     return readBuildMetadata(file);
@@ -106,6 +129,73 @@ function readMetadata(file: string, ctx: RunContext): BuildMetadata | undefined 
     ctx.log.warning(ctx.loc('RunMetadataUnreadable', errorText(error)));
     return undefined;
   }
+}
+
+/** One run of buildctl build, with what its log showed. */
+interface Attempt {
+  readonly result: ProcessResult;
+  readonly progress: ProgressTracker;
+  readonly failures: FailureTracker;
+  readonly pushes: PushTracker;
+  readonly cacheImports: CacheImportTracker;
+  readonly transient: TransientPushTracker;
+}
+
+async function attemptBuild(
+  file: string,
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  inputs: BuildInputs,
+  ctx: RunContext,
+  signal: AbortSignal,
+  deps: BuildDeps,
+): Promise<Attempt> {
+  const progress = new ProgressTracker();
+  const failures = new FailureTracker();
+  const pushes = new PushTracker(inputs.image.refs);
+  const cacheImports = new CacheImportTracker();
+  const transient = new TransientPushTracker();
+  const vertexName = (vertex: number): string | undefined => progress.vertexName(vertex);
+  const result = await runProcess({
+    file,
+    args,
+    env,
+    signal,
+    killGraceMs: deps.killGraceMs,
+    flowControl: () => deps.outputFull(),
+    secrets: () => ctx.log.registeredSecrets(),
+    onLines: (lines) => {
+      for (const line of lines) {
+        const parsed = progress.observe(line);
+        failures.observe(line, parsed, vertexName);
+        transient.observe(parsed, vertexName);
+        pushes.observe(line);
+        cacheImports.observe(line);
+      }
+      ctx.log.info(lines.join('\n'));
+    },
+  });
+  return { result, progress, failures, pushes, cacheImports, transient };
+}
+
+/** Why a failed attempt may run again (build/transientPush.ts); never after a cancellation or a kill. */
+function retryReason(attempt: Attempt, signal: AbortSignal): string | undefined {
+  const { result } = attempt;
+  if (signal.aborted || result.cancelled || result.signal !== null || result.code === 0) return undefined;
+  return attempt.transient.retryReason();
+}
+
+/** Waits, or stops waiting as soon as the run is cancelled. */
+function cancellableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** Builds, streams the log, sets outputs and uploads the summary; returns what was built. */
@@ -126,38 +216,34 @@ export async function runBuild(
     const args = buildctlBuildArgs(inputs, environment.daemon, metadataFile);
     const env = daemonEnv(environment.env ?? ctx.env, environment.daemon.tls);
     if (environment.dockerConfigDir !== undefined) env.DOCKER_CONFIG = environment.dockerConfigDir;
-    const progress = new ProgressTracker();
-    const failures = new FailureTracker();
-    const pushes = new PushTracker(inputs.image.refs);
-    const cacheImports = new CacheImportTracker();
     logCachePlan(inputs.cache, inputs.image.push, ctx);
-    const vertexName = (vertex: number): string | undefined => progress.vertexName(vertex);
+    const firstRetryDelayMs = secondsVariable(
+      ctx,
+      PUSH_RETRY_DELAY_VARIABLE,
+      DEFAULT_PUSH_RETRY_DELAY_SECONDS,
+    );
 
     const endGroup = ctx.log.group(ctx.loc('RunGroupBuild', address));
     const started = deps.now();
-    let result;
+    let attempt: Attempt;
+    let attempts = 0;
     try {
       ctx.log.info(`[command]${displayCommand(environment.buildctl.path, args)}`);
-      result = await runProcess({
-        file: environment.buildctl.path,
-        args,
-        env,
-        signal,
-        killGraceMs: deps.killGraceMs,
-        flowControl: () => deps.outputFull(),
-        secrets: () => ctx.log.registeredSecrets(),
-        onLines: (lines) => {
-          for (const line of lines) {
-            failures.observe(line, progress.observe(line), vertexName);
-            pushes.observe(line);
-            cacheImports.observe(line);
-          }
-          ctx.log.info(lines.join('\n'));
-        },
-      });
+      // The same build on the same daemon: its steps are cached there, so a retry repeats only the push.
+      for (;;) {
+        attempts++;
+        attempt = await attemptBuild(environment.buildctl.path, args, env, inputs, ctx, signal, deps);
+        const reason = retryReason(attempt, signal);
+        if (reason === undefined || attempts >= MAX_BUILD_ATTEMPTS) break;
+        const delayMs = retryDelayMs(attempts + 1, firstRetryDelayMs);
+        ctx.log.info(ctx.loc('RunPushRetry', reason, attempts + 1, MAX_BUILD_ATTEMPTS, delayMs / 1000));
+        await cancellableDelay(delayMs, signal);
+        throwIfCancelled(signal);
+      }
     } finally {
       endGroup();
     }
+    const { result, progress, failures, pushes, cacheImports } = attempt;
     const durationMs = deps.now() - started;
     const succeeded = result.code === 0 && !result.cancelled;
     const metadata = readMetadata(metadataFile, ctx);
@@ -191,6 +277,7 @@ export async function runBuild(
           steps: stats.steps,
           cached: stats.cached,
           failure: failure === undefined ? undefined : maskSecrets(failure.message, secrets),
+          attempts,
           cache: {
             imports: importResults,
             exportRef: exportedCacheRef(inputs.cache, inputs.image.push),
@@ -209,7 +296,9 @@ export async function runBuild(
           ? { file: inputs.dockerfile, line: failure.location.line }
           : failure.location;
       const statement = pushStatement(push, ctx);
-      const message = ctx.loc('RunFailed', failure.message);
+      const tried = attempts > 1 ? ` ${ctx.loc('RunPushAttemptsExhausted', attempts)}` : '';
+      const message =
+        withAttestationAdvice(ctx.loc('RunFailed', failure.message), failure.message, inputs, ctx) + tried;
       throw new BuildFailedError(statement === undefined ? message : `${message} ${statement}`, location);
     }
     for (const problem of progress.cacheExportFailures())

@@ -18,6 +18,8 @@ export interface SummaryData {
   readonly cached: number;
   /** Why it failed, when it did (outside text: shown in a code block, never as Markdown). */
   readonly failure: string | undefined;
+  /** How many times buildctl ran (transient push failures are retried); 1 when absent. */
+  readonly attempts?: number;
   /** The registry cache: imports and what BuildKit said of each, the export. */
   readonly cache?: CacheSummary | undefined;
 }
@@ -108,6 +110,9 @@ export function renderSummary(data: SummaryData, loc: Localize): string {
     [loc('RunSummaryDuration'), formatDuration(data.durationMs)],
     [loc('RunSummarySteps'), loc('RunSummaryStepsValue', data.steps, data.cached)],
   ];
+  // Only a retried build has the row: its attempts repeated the push after transient registry failures.
+  if ((data.attempts ?? 1) > 1)
+    rows.push([loc('RunSummaryAttempts'), loc('RunSummaryAttemptsValue', data.attempts ?? 1)]);
   const lines = [
     `### ${data.succeeded ? loc('RunSummaryTitleSucceeded') : loc('RunSummaryTitleFailed')}`,
     '',

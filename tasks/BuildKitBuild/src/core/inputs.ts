@@ -19,6 +19,7 @@ export const INPUT_NAMES = [
   'pull',
   'provenance',
   'sbom',
+  'attestationManifest',
   'cache',
   'cacheRef',
   'cacheMode',

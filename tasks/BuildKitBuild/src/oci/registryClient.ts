@@ -197,6 +197,24 @@ export class RegistryClient {
     return response.headers.get('docker-content-digest') ?? sha256(text);
   }
 
+  /**
+   * An access token for `scope` (`repository:team/app:pull,push`) through the registry's own challenge of
+   * `GET /v2/`, without touching any repository: for reading what the registry grants before a build
+   * (permission/check.ts). Undefined when the registry asks for no bearer token.
+   */
+  async tokenForScope(scope: string, signal: AbortSignal): Promise<string | undefined> {
+    const url = `https://${this.options.apiHost}/v2/`;
+    const first = await this.request({ method: 'GET', url }, undefined, signal);
+    const challenge =
+      first.status === 401 ? parseChallenge(first.headers.get('www-authenticate')) : undefined;
+    if (challenge?.scheme !== 'bearer') return undefined;
+    // The scope asked for is ours: a scope the challenge names (none, for /v2/) is dropped.
+    const params = Object.fromEntries(Object.entries(challenge.params).filter(([key]) => key !== 'scope'));
+    if ((await this.answer({ scheme: challenge.scheme, params }, scope, signal)) === undefined)
+      return undefined;
+    return this.tokens.get(scope);
+  }
+
   /** One API call with the token flow: a 401 with a challenge gets a token and one more attempt. */
   private async send(
     call: { method: string; path: string; accept?: string; contentType?: string; body?: string },

@@ -42,6 +42,8 @@ export interface RegistryCredential {
   readonly password?: string;
   /** An ACR refresh token, written as `identitytoken`. */
   readonly identityToken?: string;
+  /** Who the credentials belong to, for messages (`service principal … (secret)`); never a secret. */
+  readonly identity?: string;
 }
 
 /** How the requests of one credential phase are bounded, cancelled and recorded. */
@@ -173,6 +175,7 @@ async function tryAudience(
 async function azureCredential(
   endpointId: string,
   loginServer: string,
+  via: 'acrDockerRegistry' | undefined,
   push: boolean,
   ctx: RunContext,
   signal: AbortSignal,
@@ -183,11 +186,21 @@ async function azureCredential(
     connection = readAzureConnection(endpointId, ctx);
   } catch (error: unknown) {
     if (error instanceof ConnectionError) {
-      throw new Error(ctx.loc('CredConnectionUnusable', error.message), { cause: error });
+      throw new Error(
+        via === 'acrDockerRegistry'
+          ? ctx.loc('CredAcrConnectionUnusable', error.message)
+          : ctx.loc('CredConnectionUnusable', error.message),
+        { cause: error },
+      );
     }
     throw error;
   }
-  ctx.log.info(ctx.loc('CredAzureStart', loginServer, describeIdentity(connection.identity, ctx.loc)));
+  const identity = describeIdentity(connection.identity, ctx.loc);
+  ctx.log.info(
+    via === 'acrDockerRegistry'
+      ? ctx.loc('CredAcrConnectionStart', loginServer, identity)
+      : ctx.loc('CredAzureStart', loginServer, identity),
+  );
   const timeoutMs = secondsVariable(ctx, CREDENTIAL_TIMEOUT_VARIABLE, DEFAULT_CREDENTIAL_TIMEOUT_SECONDS);
   const transport: CredentialTransport = {
     bounds: { attemptTimeoutMs: timeoutMs },
@@ -221,7 +234,7 @@ async function azureCredential(
     const outcome = first.outcome;
     if (outcome.kind === 'ok') {
       ctx.log.info(ctx.loc('CredAudienceAcr', loginServer));
-      return [acrEntry(loginServer, outcome.refreshToken)];
+      return [acrEntry(loginServer, outcome.refreshToken, identity)];
     }
     if (outcome.kind === 'failed') {
       throw new Error(ctx.loc('CredExchangeFailed', loginServer, outcome.status ?? '-', outcome.detail));
@@ -242,7 +255,7 @@ async function azureCredential(
   switch (outcome.kind) {
     case 'ok':
       ctx.log.info(ctx.loc('CredAudienceArm', loginServer));
-      return [acrEntry(loginServer, outcome.refreshToken)];
+      return [acrEntry(loginServer, outcome.refreshToken, identity)];
     case 'rejected': {
       const role = push ? 'AcrPush' : 'AcrPull';
       throw new Error(
@@ -268,11 +281,12 @@ function proxyOption(proxy: HttpProxy | undefined): { proxy?: HttpProxy } {
 }
 
 /** ACR's docker config entry: the refresh token as identitytoken, with the all-zero user ACR expects. */
-function acrEntry(loginServer: string, refreshToken: string): RegistryCredential {
+function acrEntry(loginServer: string, refreshToken: string, identity: string): RegistryCredential {
   return {
     registry: loginServer,
     username: '00000000-0000-0000-0000-000000000000',
     identityToken: refreshToken,
+    identity,
   };
 }
 
@@ -293,6 +307,14 @@ export async function getRegistryCredentials(
     case 'dockerRegistry':
       return dockerRegistryCredential(spec.auth.endpointId, spec.auth.configKey, spec.host ?? '', ctx);
     case 'azure':
-      return azureCredential(spec.auth.endpointId, spec.auth.loginServer, access.push, ctx, signal, deps);
+      return azureCredential(
+        spec.auth.endpointId,
+        spec.auth.loginServer,
+        spec.auth.via,
+        access.push,
+        ctx,
+        signal,
+        deps,
+      );
   }
 }

@@ -1,12 +1,20 @@
 import type { RunContext } from '../core/context';
 import type { InputProblem } from '../core/inputErrors';
 import type { RawInputs } from '../core/inputs';
+import { acrConnectionLoginServer, isAcrDockerRegistry } from './acrConnection';
+import { unsupportedAzureConnection } from './azureStack';
 import { connectionRegistry, registryAddress } from './dockerRegistry';
 import { resolveLoginServer } from './loginServer';
 
 /** How the task gets credentials for the registry. */
 export type RegistryAuth =
-  | { readonly kind: 'azure'; readonly endpointId: string; readonly loginServer: string }
+  | {
+      readonly kind: 'azure';
+      readonly endpointId: string;
+      readonly loginServer: string;
+      /** Set when the identity is an ACR-type Docker Registry connection's; absent: an Azure Resource Manager connection's. */
+      readonly via?: 'acrDockerRegistry';
+    }
   | {
       readonly kind: 'dockerRegistry';
       readonly endpointId: string;
@@ -30,11 +38,15 @@ function parseAzure(raw: RawInputs, ctx: RunContext, problems: InputProblem[]): 
     problems.push({ input: 'acr', message: ctx.loc('RegistryAcrRequired') });
     return NONE;
   }
+  if (refusedAzureConnection(endpointId, 'azureSubscription', ctx, problems)) return NONE;
   const environment = ctx.endpoints.data(endpointId, 'environment');
   const result = resolveLoginServer(acr, environment);
   switch (result.kind) {
     case 'ok':
-      return { host: result.host, auth: { kind: 'azure', endpointId, loginServer: result.host } };
+      return {
+        host: result.host,
+        auth: { kind: 'azure', endpointId, loginServer: result.host },
+      };
     case 'unknownCloud':
       problems.push({ input: 'acr', message: ctx.loc('RegistryAcrCloudUnknown', acr, result.environment) });
       return NONE;
@@ -44,8 +56,48 @@ function parseAzure(raw: RawInputs, ctx: RunContext, problems: InputProblem[]): 
   }
 }
 
+/** Azure Stack and ADFS connections are refused up front, naming the input (registry/azureStack.ts). */
+function refusedAzureConnection(
+  endpointId: string,
+  input: 'azureSubscription' | 'containerRegistry',
+  ctx: RunContext,
+  problems: InputProblem[],
+): boolean {
+  const refused = unsupportedAzureConnection(endpointId, ctx.endpoints);
+  if (refused === undefined) return false;
+  problems.push({
+    input,
+    message:
+      refused.kind === 'adfs'
+        ? ctx.loc('RegistryAdfsUnsupported', refused.detail)
+        : ctx.loc('RegistryAzureStackUnsupported', refused.detail),
+  });
+  return true;
+}
+
+/** An ACR-type Docker Registry connection: the identity goes through Entra ID like an Azure Resource Manager one. */
+function parseAcrDockerRegistry(endpointId: string, ctx: RunContext, problems: InputProblem[]): RegistrySpec {
+  if (refusedAzureConnection(endpointId, 'containerRegistry', ctx, problems)) return NONE;
+  const given = acrConnectionLoginServer(endpointId, ctx.endpoints);
+  const result =
+    given === '' ? undefined : resolveLoginServer(given, ctx.endpoints.data(endpointId, 'environment'));
+  if (result?.kind !== 'ok') {
+    problems.push({
+      input: 'containerRegistry',
+      message: ctx.loc('RegistryAcrConnectionNoLoginServer', given),
+    });
+    return NONE;
+  }
+  return {
+    host: result.host,
+    auth: { kind: 'azure', endpointId, loginServer: result.host, via: 'acrDockerRegistry' },
+  };
+}
+
 function parseDockerRegistry(raw: RawInputs, ctx: RunContext, problems: InputProblem[]): RegistrySpec {
   const endpointId = raw.containerRegistry.trim();
+  if (isAcrDockerRegistry(endpointId, ctx.endpoints))
+    return parseAcrDockerRegistry(endpointId, ctx, problems);
   const registry = connectionRegistry(endpointId, ctx.endpoints);
   const address = registryAddress(registry);
   if (address === undefined) {

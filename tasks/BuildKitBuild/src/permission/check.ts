@@ -1,0 +1,142 @@
+import type { BuildInputs } from '../buildInputs/spec';
+import { throwIfCancelled } from '../core/cancellation';
+import type { RunContext } from '../core/context';
+import type { RegistryCredential } from '../registry/credentials';
+import type { RegistrySpec } from '../registry/spec';
+import type { RegistryAuth } from '../oci/registryClient';
+import { accessClaim, missingGrants, type MissingGrant } from './grants';
+import { requestRegistryToken, type TokenOutcome, type TokenRequest } from './registryToken';
+import { scopesFor, scopeText, type RepositoryScope } from './scopes';
+
+/** The edge the check talks to; tests replace it. */
+export type TokenRequester = (request: TokenRequest, signal: AbortSignal) => Promise<TokenOutcome>;
+
+/** `*.azurecr.io`, `.cn`, `.us`: an ACR, where a Docker Registry connection's user is an admin user or a token. */
+function isAcrHost(host: string): boolean {
+  return /\.azurecr\.(?:io|cn|us)(?::\d+)?$/i.test(host);
+}
+
+function tokenCredentialsOf(credential: RegistryCredential): RegistryAuth | undefined {
+  if (credential.identityToken !== undefined)
+    return { kind: 'refreshToken', refreshToken: credential.identityToken };
+  if (credential.username !== undefined && credential.password !== undefined)
+    return { kind: 'basic', username: credential.username, password: credential.password };
+  return undefined;
+}
+
+/** One sentence per repository the identity lacks rights on, naming what grants them. */
+function missingMessage(
+  missing: MissingGrant,
+  granted: readonly string[],
+  spec: RegistrySpec,
+  host: string,
+  identity: string,
+  ctx: RunContext,
+): string {
+  const where = `${host}/${missing.repository}`;
+  const wanted = missing.missing.join(', ');
+  const has = granted.length === 0 ? ctx.loc('PermissionGrantedNothing') : granted.join(', ');
+  const push = missing.missing.includes('push');
+  if (spec.auth.kind === 'azure') {
+    return push
+      ? ctx.loc(
+          'PermissionMissingAzure',
+          identity,
+          wanted,
+          where,
+          has,
+          'AcrPush',
+          'Container Registry Repository Writer',
+          'Container Registry Repository Contributor',
+        )
+      : ctx.loc(
+          'PermissionMissingAzure',
+          identity,
+          wanted,
+          where,
+          has,
+          'AcrPull',
+          'Container Registry Repository Reader',
+          'Container Registry Repository Contributor',
+        );
+  }
+  return ctx.loc(
+    'PermissionMissingAcrToken',
+    identity,
+    wanted,
+    where,
+    has,
+    push ? 'content/read, content/write' : 'content/read',
+    missing.repository,
+  );
+}
+
+/**
+ * Before the build: asks the registry for a token scoped to what the build will do and reads the actions
+ * it grants (the token's `access` claim), so that a missing push right stops the task before a long
+ * build instead of after it. A registry whose grants cannot be read (no bearer challenge, an opaque
+ * token, a token service that fails) is not judged: the log says the check was skipped and the build
+ * runs. Every token is masked before anything could print it.
+ */
+export async function checkRegistryPermissions(
+  registry: RegistrySpec,
+  build: BuildInputs,
+  credentials: readonly RegistryCredential[],
+  ctx: RunContext,
+  signal: AbortSignal,
+  request: TokenRequester = requestRegistryToken,
+): Promise<void> {
+  const host = registry.host;
+  const credential = credentials[0];
+  if (registry.auth.kind === 'none' || host === undefined || credential === undefined) return;
+  // Entra ID identities on any ACR, and a Docker Registry connection's user (an admin user or a scope-map
+  // token) on an ACR: ACR's tokens list the granted actions. Other registries are left to the push.
+  if (registry.auth.kind === 'dockerRegistry' && !isAcrHost(host)) return;
+  const tokenCredentials = tokenCredentialsOf(credential);
+  if (tokenCredentials === undefined) return;
+  const identity = credential.identity ?? credential.username ?? '-';
+  const scopes: RepositoryScope[] = scopesFor(build, host);
+  const apiHost = host;
+  const proxy = ctx.httpProxy(`https://${apiHost}/`);
+  const problems: string[] = [];
+  for (const scope of scopes) {
+    throwIfCancelled(signal);
+    const outcome = await request(
+      {
+        apiHost,
+        scope: scopeText(scope),
+        auth: tokenCredentials,
+        onSecret: (value) => {
+          ctx.log.setSecret(value);
+        },
+        ...(proxy === undefined ? {} : { proxy }),
+      },
+      signal,
+    );
+    throwIfCancelled(signal);
+    if (outcome.kind !== 'token') {
+      const why =
+        outcome.kind === 'noBearer'
+          ? ctx.loc('PermissionNoBearer')
+          : outcome.kind === 'refused'
+            ? `HTTP ${outcome.status}`
+            : outcome.detail;
+      ctx.log.info(ctx.loc('PermissionCheckSkipped', host, why));
+      return;
+    }
+    ctx.log.setSecret(outcome.token);
+    const access = accessClaim(outcome.token);
+    if (access === undefined) {
+      ctx.log.info(ctx.loc('PermissionCheckSkipped', host, ctx.loc('PermissionOpaqueToken')));
+      return;
+    }
+    const granted = access
+      .filter((a) => a.type === 'repository' && a.name === scope.repository)
+      .flatMap((a) => a.actions);
+    for (const missing of missingGrants([scope], access)) {
+      problems.push(missingMessage(missing, granted, registry, host, identity, ctx));
+    }
+  }
+  if (problems.length > 0) throw new Error(`${problems.join(' ')} ${ctx.loc('PermissionNothingBuilt')}`);
+  ctx.log.info(ctx.loc('PermissionGranted', identity, scopes.map(scopeText).join(' ')));
+}
