@@ -154,6 +154,32 @@ describe('native multi-platform builds: the bundled task, fake daemons of two pl
     assert.ok(summary.includes(`Image index: \`${digest}\``), summary);
   });
 
+  it('a transient registry failure of one platform push runs that platform again on its daemon, then merges', async () => {
+    const amd = await daemon({ workers: AMD_WORKERS });
+    const arm = await daemon({ workers: ARM_WORKERS });
+    const state = path.join(dir, 'transient-state');
+    const base = await options(
+      { platforms: 'linux/amd64,linux/arm64', buildkitAddress: `${amd.address}\n${arm.address}` },
+      undefined,
+      { 'BuildKitBuild.PushRetryDelaySeconds': '0' },
+    );
+    const task = await runTask({
+      ...base,
+      env: {
+        ...base.env,
+        ...fakeBuildctlEnv(records, { pushTransient: { kind: '503', times: 1, stateFile: state } }),
+      },
+    });
+    assert.equal(task.result, 'Succeeded', `${task.resultMessage ?? ''}\n${task.stdout}`);
+    // One platform's first push failed with 503: that platform ran twice on its own daemon, the other once.
+    const counts = [buildOn(amd.address).length, buildOn(arm.address).length].sort();
+    assert.deepEqual(counts, [1, 2]);
+    assert.match(task.stdout, /^\[linux\/(amd|arm)64\] .*HTTP 503.*attempt 2 of 3/m);
+    const digest = task.variables.imageDigest ?? '';
+    assert.deepEqual(registry.tags(), { 'team/app:7': digest, 'team/app:latest': digest });
+    assert.match(fs.readFileSync(summaryOf(task), 'utf8'), /2 attempts, the push retried/);
+  });
+
   it('attestations: each platform pushes an index; the merged one keeps the attestation manifests and their annotations', async () => {
     const amd = await daemon({ workers: AMD_WORKERS });
     const arm = await daemon({ workers: ARM_WORKERS });

@@ -128,6 +128,7 @@ describe('renderPlatformSummary', () => {
     state: 'succeeded',
     metadata: { digest: `sha256:${'a'.repeat(64)}`, imageNames: [] },
     durationMs: 61_000,
+    attempts: 1,
     steps: 3,
     cached: 1,
     cacheExportFailures: [],

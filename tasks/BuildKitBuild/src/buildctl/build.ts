@@ -179,14 +179,17 @@ async function attemptBuild(
 }
 
 /** Why a failed attempt may run again (build/transientPush.ts); never after a cancellation or a kill. */
-function retryReason(attempt: Attempt, signal: AbortSignal): string | undefined {
+export function retryReason(
+  attempt: { readonly result: ProcessResult; readonly transient: TransientPushTracker },
+  signal: AbortSignal,
+): string | undefined {
   const { result } = attempt;
   if (signal.aborted || result.cancelled || result.signal !== null || result.code === 0) return undefined;
   return attempt.transient.retryReason();
 }
 
 /** Waits, or stops waiting as soon as the run is cancelled. */
-function cancellableDelay(ms: number, signal: AbortSignal): Promise<void> {
+export function cancellableDelay(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
     function done(): void {

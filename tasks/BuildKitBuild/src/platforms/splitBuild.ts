@@ -5,10 +5,18 @@ import type { RunContext } from '../core/context';
 import type { BuildInputs, DaemonTls } from '../buildInputs/spec';
 import { buildctlBuildArgs } from '../buildctl/args';
 import { daemonEnv } from '../daemon/flags';
-import { displayCommand, type BuildDeps } from '../buildctl/build';
+import { cancellableDelay, displayCommand, retryReason, type BuildDeps } from '../buildctl/build';
+import {
+  DEFAULT_PUSH_RETRY_DELAY_SECONDS,
+  MAX_BUILD_ATTEMPTS,
+  PUSH_RETRY_DELAY_VARIABLE,
+  retryDelayMs,
+  TransientPushTracker,
+} from '../buildctl/transientPush';
+import { secondsVariable } from '../core/secondsVariable';
 import { FailureTracker, type BuildFailure } from '../buildctl/errors';
 import { readBuildMetadata, type BuildMetadata } from '../buildctl/metadata';
-import { runProcess } from '../process/process';
+import { runProcess, type ProcessResult } from '../process/process';
 import { ProgressTracker } from '../buildctl/progress';
 import { errorText } from '../core/errorText';
 import type { Buildctl } from '../tool/install';
@@ -23,6 +31,8 @@ export interface PlatformResult {
   readonly state: 'succeeded' | 'failed' | 'stopped';
   readonly metadata: BuildMetadata | undefined;
   readonly durationMs: number;
+  /** Attempts of the build: more than one when a transient push failure ran it again. */
+  readonly attempts: number;
   readonly steps: number;
   readonly cached: number;
   /** Why it failed, when it did (the failing Dockerfile step where known). */
@@ -41,6 +51,14 @@ export interface SplitRequest {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** A private directory for the metadata files. */
   readonly workDir: string;
+}
+
+/** One run of buildctl for a platform, with what its log showed. */
+interface PlatformAttempt {
+  readonly result: ProcessResult;
+  readonly progress: ProgressTracker;
+  readonly failures: FailureTracker;
+  readonly transient: TransientPushTracker;
 }
 
 /** Pure: a line of one platform's log, prefixed with its platform so that interleaved logs stay readable. */
@@ -63,6 +81,7 @@ export async function runPlatformBuilds(
   const firstFailure = new AbortController();
   const stop = AbortSignal.any([signal, firstFailure.signal]);
   const env = daemonEnv(request.env ?? ctx.env, request.tls);
+  const firstRetryDelayMs = secondsVariable(ctx, PUSH_RETRY_DELAY_VARIABLE, DEFAULT_PUSH_RETRY_DELAY_SECONDS);
   if (request.dockerConfigDir !== undefined) env.DOCKER_CONFIG = request.dockerConfigDir;
 
   const buildOne = async (route: PlatformRoute, index: number): Promise<PlatformResult> => {
@@ -73,29 +92,58 @@ export async function runPlatformBuilds(
       { address: daemon, tls: request.tls },
       metadataFile,
     );
-    const progress = new ProgressTracker();
-    const failures = new FailureTracker();
-    const vertexName = (vertex: number): string | undefined => progress.vertexName(vertex);
     ctx.log.info(prefixed(route.platform, `[command]${displayCommand(request.buildctl.path, args)}`));
     const started = deps.now();
-    const result = await runProcess({
-      file: request.buildctl.path,
-      args,
-      env,
-      signal: stop,
-      killGraceMs: deps.killGraceMs,
-      flowControl: () => deps.outputFull(),
-      secrets: () => ctx.log.registeredSecrets(),
-      onLines: (lines) => {
-        for (const line of lines) failures.observe(line, progress.observe(line), vertexName);
-        ctx.log.info(lines.map((line) => prefixed(route.platform, line)).join('\n'));
-      },
-    });
+    const attemptOnce = async (): Promise<PlatformAttempt> => {
+      const progress = new ProgressTracker();
+      const failures = new FailureTracker();
+      const transient = new TransientPushTracker();
+      const vertexName = (vertex: number): string | undefined => progress.vertexName(vertex);
+      const result = await runProcess({
+        file: request.buildctl.path,
+        args,
+        env,
+        signal: stop,
+        killGraceMs: deps.killGraceMs,
+        flowControl: () => deps.outputFull(),
+        secrets: () => ctx.log.registeredSecrets(),
+        onLines: (lines) => {
+          for (const line of lines) {
+            const parsed = progress.observe(line);
+            failures.observe(line, parsed, vertexName);
+            transient.observe(parsed, vertexName);
+          }
+          ctx.log.info(lines.map((line) => prefixed(route.platform, line)).join('\n'));
+        },
+      });
+      return { result, progress, failures, transient };
+    };
+    // As for a single build: a transient registry failure of the push runs the same build on the same
+    // daemon again (its steps are cached there), at most MAX_BUILD_ATTEMPTS times.
+    let attempt = await attemptOnce();
+    let attempts = 1;
+    for (;;) {
+      const reason = retryReason(attempt, stop);
+      if (reason === undefined || attempts >= MAX_BUILD_ATTEMPTS) break;
+      const delayMs = retryDelayMs(attempts + 1, firstRetryDelayMs);
+      ctx.log.info(
+        prefixed(
+          route.platform,
+          ctx.loc('RunPushRetry', reason, attempts + 1, MAX_BUILD_ATTEMPTS, delayMs / 1000),
+        ),
+      );
+      await cancellableDelay(delayMs, stop);
+      if (stop.aborted) break;
+      attempts++;
+      attempt = await attemptOnce();
+    }
+    const { result, progress, failures } = attempt;
     const durationMs = deps.now() - started;
     const stats = progress.stats();
     const base = {
       platform: route.platform,
       daemon,
+      attempts,
       native: route.native,
       durationMs,
       ...stats,

@@ -39,7 +39,9 @@ export function renderPlatformSummary(data: PlatformSummary, loc: Localize): str
           code(r.daemon),
           r.native ? loc('MultiSummaryNative') : loc('MultiSummaryEmulated'),
           r.metadata?.digest === undefined ? loc('RunSummaryNone') : code(r.metadata.digest),
-          formatDuration(r.durationMs),
+          r.attempts > 1
+            ? `${formatDuration(r.durationMs)} (${loc('MultiSummaryAttempts', r.attempts)})`
+            : formatDuration(r.durationMs),
           loc('RunSummaryStepsValue', r.steps, r.cached),
         ].join(' | ')} |`,
     ),
