@@ -6,8 +6,7 @@ import { secondsVariable } from '../core/secondsVariable';
 import type { RunContext } from '../core/context';
 import type { Buildctl } from '../tool/install';
 import { findOnPath } from '../tool/locate';
-import { NO_TLS } from './flags';
-import type { SelectedDaemon } from './select';
+import { NO_TLS, type SelectedDaemon } from './flags';
 import { findLocalBinaries, passwordlessSudo, readIfPresent, runHelper } from './localHost';
 import {
   chooseLocalMode,
