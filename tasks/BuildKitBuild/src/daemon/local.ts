@@ -67,7 +67,7 @@ export function defaultLocalDeps(
     sudo: (signal) => passwordlessSudo(lookup('sudo'), ctx.env, signal),
     userNamespaces: () => userNamespacesFrom(readIfPresent),
     probe: buildctlProbe(buildctl.path, probeEnv, ctx.loc),
-    startTimeoutMs: secondsVariable(ctx, startTimeoutVariable, defaultStartTimeoutSeconds),
+    startTimeoutMs: secondsVariable(ctx, startTimeoutVariable, defaultStartTimeoutSeconds) * 1000,
     probeTimeoutMs: 10_000,
     stopGraceMs: 10_000,
     daemonEnv: children.daemon,

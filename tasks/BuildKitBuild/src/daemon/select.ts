@@ -83,8 +83,11 @@ export async function selectDaemon(
   deps: DaemonDeps = defaultDaemonDeps(buildctl, ctx, childEnvironments(ctx, daemon.addresses)),
 ): Promise<SelectedDaemon> {
   throwIfCancelled(signal);
-  const timeoutSeconds =
-    secondsVariable(ctx, 'BuildKitBuild.PreflightTimeoutSeconds', DEFAULT_PREFLIGHT_TIMEOUT_SECONDS) / 1000;
+  const timeoutSeconds = secondsVariable(
+    ctx,
+    'BuildKitBuild.PreflightTimeoutSeconds',
+    DEFAULT_PREFLIGHT_TIMEOUT_SECONDS,
+  );
   const tls = daemon.tls;
   const check = async (address: string): Promise<string | undefined> => {
     const outcome = await deps.preflight(address, tls, timeoutSeconds * 1000, signal);

@@ -41,8 +41,11 @@ export async function chooseDaemons(
       kind: 'single',
       daemon: await selectDaemon(inputs.daemon, inputs.image.repository, buildctl, ctx, signal, deps),
     };
-  const timeoutSeconds =
-    secondsVariable(ctx, 'BuildKitBuild.PreflightTimeoutSeconds', DEFAULT_PREFLIGHT_TIMEOUT_SECONDS) / 1000;
+  const timeoutSeconds = secondsVariable(
+    ctx,
+    'BuildKitBuild.PreflightTimeoutSeconds',
+    DEFAULT_PREFLIGHT_TIMEOUT_SECONDS,
+  );
   const tls = inputs.daemon.tls;
   const endGroup = ctx.log.group(ctx.loc('MultiGroup'));
   try {

@@ -188,7 +188,8 @@ async function azureCredential(
     throw error;
   }
   ctx.log.info(ctx.loc('CredAzureStart', loginServer, describeIdentity(connection.identity, ctx.loc)));
-  const timeoutMs = secondsVariable(ctx, CREDENTIAL_TIMEOUT_VARIABLE, DEFAULT_CREDENTIAL_TIMEOUT_SECONDS);
+  const timeoutMs =
+    secondsVariable(ctx, CREDENTIAL_TIMEOUT_VARIABLE, DEFAULT_CREDENTIAL_TIMEOUT_SECONDS) * 1000;
   const transport: CredentialTransport = {
     bounds: { attemptTimeoutMs: timeoutMs },
     signal,
