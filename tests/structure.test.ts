@@ -26,14 +26,23 @@ function resolveLocal(from: string, specifier: string): string | undefined {
   throw new Error(`${path.relative(SRC, from)} imports '${specifier}', which is not a file under src/`);
 }
 
-/** Every import, re-export, `import type` and dynamic import() of every file under src/, as file → files. */
+/** Every specifier each file under src/ imports, re-exports, `import type`s or import()s, by file. */
+function importsByFile(): Map<string, string[]> {
+  return new Map(
+    sourceFiles(SRC).map((file) => [
+      file,
+      ts.preProcessFile(fs.readFileSync(file, 'utf8'), true, true).importedFiles.map((i) => i.fileName),
+    ]),
+  );
+}
+
+/** Every local import of every file under src/, as file → files. */
 function fileGraph(): Graph {
   const graph: Graph = new Map();
-  for (const file of sourceFiles(SRC)) {
-    const info = ts.preProcessFile(fs.readFileSync(file, 'utf8'), true, true);
+  for (const [file, specifiers] of importsByFile()) {
     const targets = new Set<string>();
-    for (const imported of info.importedFiles) {
-      const target = resolveLocal(file, imported.fileName);
+    for (const specifier of specifiers) {
+      const target = resolveLocal(file, specifier);
       if (target !== undefined) targets.add(path.relative(SRC, target));
     }
     graph.set(path.relative(SRC, file), targets);
@@ -140,6 +149,13 @@ describe('import structure of src/', () => {
 
   it('has no folders that import each other, directly or through other folders', () => {
     assert.deepEqual(cycles(folderGraph(files)), [], 'folder import cycles');
+  });
+
+  it('starts child processes in one place: only src/process/process.ts imports child_process', () => {
+    const importers = [...importsByFile()]
+      .filter(([, specifiers]) => specifiers.some((s) => s === 'child_process' || s === 'node:child_process'))
+      .map(([file]) => path.relative(SRC, file));
+    assert.deepEqual(importers, [path.join('process', 'process.ts')]);
   });
 
   it('finds and names a cycle when there is one (the checker itself)', () => {
