@@ -24,7 +24,8 @@ import {
   tenantOf,
   type AzureConnection,
 } from './entra';
-import type { RegistrySpec } from './spec';
+import { registryCredential, type RegistryCredential } from './registryCredential';
+import type { RegistryConnection, RegistrySpec } from './spec';
 import {
   classifyTokenFailure,
   CREDENTIAL_TIMEOUT_VARIABLE,
@@ -35,14 +36,7 @@ import {
   tokenFailureMessage,
 } from './tokenFailure';
 
-/** One entry of the private docker config, keyed by registry host as BuildKit looks it up. */
-export interface RegistryCredential {
-  readonly registry: string;
-  readonly username?: string;
-  readonly password?: string;
-  /** An ACR refresh token, written as `identitytoken`. */
-  readonly identityToken?: string;
-}
+export type { RegistryCredential } from './registryCredential';
 
 /** How the requests of one credential phase are bounded, cancelled and recorded. */
 export interface CredentialTransport {
@@ -73,17 +67,15 @@ export const defaultCredentialDeps: CredentialDeps = {
 
 /** The Docker Registry connection's username and password, for the registry parseRegistry resolved. */
 function dockerRegistryCredential(
-  endpointId: string,
-  configKey: string,
-  imageHost: string,
+  registry: RegistryConnection & { readonly kind: 'dockerRegistry' },
   ctx: RunContext,
 ): RegistryCredential[] {
-  const username = ctx.endpoints.authParameter(endpointId, 'username') ?? '';
-  const password = ctx.endpoints.authParameter(endpointId, 'password') ?? '';
-  if (password !== '') ctx.log.setSecret(password);
-  if (username === '' || password === '') throw new Error(ctx.loc('CredDockerIncomplete', imageHost));
-  ctx.log.info(ctx.loc('CredDockerConnection', imageHost, username));
-  return [{ registry: configKey, username, password }];
+  const username = ctx.endpoints.authParameter(registry.endpointId, 'username') ?? '';
+  const password = ctx.endpoints.authParameter(registry.endpointId, 'password') ?? '';
+  const credential = registryCredential(registry, username, { password }, ctx);
+  if (username === '' || password === '') throw new Error(ctx.loc('CredDockerIncomplete', registry.host));
+  ctx.log.info(ctx.loc('CredDockerConnection', registry.host, username));
+  return [credential];
 }
 
 type Audience = 'ACR' | 'ARM';
@@ -171,16 +163,16 @@ async function tryAudience(
  * a failed OIDC request end the phase at once: another audience would fail the same way.
  */
 async function azureCredential(
-  endpointId: string,
-  loginServer: string,
+  registry: RegistryConnection & { readonly kind: 'azure' },
   push: boolean,
   ctx: RunContext,
   signal: AbortSignal,
   deps: CredentialDeps,
 ): Promise<RegistryCredential[]> {
+  const loginServer = registry.host;
   let connection: AzureConnection;
   try {
-    connection = readAzureConnection(endpointId, ctx);
+    connection = readAzureConnection(registry, ctx);
   } catch (error: unknown) {
     if (error instanceof ConnectionError) {
       throw new Error(ctx.loc('CredConnectionUnusable', error.message), { cause: error });
@@ -222,7 +214,7 @@ async function azureCredential(
     const outcome = first.outcome;
     if (outcome.kind === 'ok') {
       ctx.log.info(ctx.loc('CredAudienceAcr', loginServer));
-      return [acrEntry(loginServer, outcome.refreshToken)];
+      return [acrCredential(registry, outcome.refreshToken, ctx)];
     }
     if (outcome.kind === 'failed') {
       throw new Error(ctx.loc('CredExchangeFailed', loginServer, outcome.status ?? '-', outcome.detail));
@@ -243,7 +235,7 @@ async function azureCredential(
   switch (outcome.kind) {
     case 'ok':
       ctx.log.info(ctx.loc('CredAudienceArm', loginServer));
-      return [acrEntry(loginServer, outcome.refreshToken)];
+      return [acrCredential(registry, outcome.refreshToken, ctx)];
     case 'rejected': {
       const role = push ? 'AcrPush' : 'AcrPull';
       throw new Error(
@@ -269,12 +261,17 @@ function proxyOption(proxy: HttpProxy | undefined): { proxy?: HttpProxy } {
 }
 
 /** ACR's docker config entry: the refresh token as identitytoken, with the all-zero user ACR expects. */
-function acrEntry(loginServer: string, refreshToken: string): RegistryCredential {
-  return {
-    registry: loginServer,
-    username: '00000000-0000-0000-0000-000000000000',
-    identityToken: refreshToken,
-  };
+function acrCredential(
+  registry: RegistryConnection,
+  refreshToken: string,
+  ctx: RunContext,
+): RegistryCredential {
+  return registryCredential(
+    registry,
+    '00000000-0000-0000-0000-000000000000',
+    { identityToken: refreshToken },
+    ctx,
+  );
 }
 
 /**
@@ -288,12 +285,12 @@ export async function getRegistryCredentials(
   signal: AbortSignal,
   deps: CredentialDeps = defaultCredentialDeps,
 ): Promise<RegistryCredential[]> {
-  switch (spec.auth.kind) {
+  switch (spec.kind) {
     case 'none':
       return [];
     case 'dockerRegistry':
-      return dockerRegistryCredential(spec.auth.endpointId, spec.auth.configKey, spec.host ?? '', ctx);
+      return dockerRegistryCredential(spec, ctx);
     case 'azure':
-      return azureCredential(spec.auth.endpointId, spec.auth.loginServer, access.push, ctx, signal, deps);
+      return azureCredential(spec, access.push, ctx, signal, deps);
   }
 }
