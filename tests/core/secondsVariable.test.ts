@@ -6,23 +6,23 @@ describe('tuning variables in seconds', () => {
   const NAME = 'BuildKitBuild.PreflightTimeoutSeconds';
   const read = (value: string | undefined) => {
     const ctx = makeContext({ variables: value === undefined ? {} : { [NAME]: value } });
-    return { ms: secondsVariable(ctx, NAME, 20), warnings: ctx.recorded.warnings };
+    return { seconds: secondsVariable(ctx, NAME, 20), warnings: ctx.recorded.warnings };
   };
 
   it('takes the default, silently, when unset or empty', () => {
-    assert.deepEqual(read(undefined), { ms: 20_000, warnings: [] });
-    assert.deepEqual(read(' '), { ms: 20_000, warnings: [] });
+    assert.deepEqual(read(undefined), { seconds: 20, warnings: [] });
+    assert.deepEqual(read(' '), { seconds: 20, warnings: [] });
   });
 
   it('takes a positive number of seconds, fractions too', () => {
-    assert.deepEqual(read('90'), { ms: 90_000, warnings: [] });
-    assert.deepEqual(read('1.5'), { ms: 1500, warnings: [] });
+    assert.deepEqual(read('90'), { seconds: 90, warnings: [] });
+    assert.deepEqual(read('1.5'), { seconds: 1.5, warnings: [] });
   });
 
   for (const bad of ['30s', '0', '-5', 'soon']) {
     it(`warns about '${bad}', naming the variable, and takes the default`, () => {
-      const { ms, warnings } = read(bad);
-      assert.equal(ms, 20_000);
+      const { seconds, warnings } = read(bad);
+      assert.equal(seconds, 20);
       assert.deepEqual(warnings, [
         `The pipeline variable ${NAME} is '${bad}', not a positive number of seconds; using 20.`,
       ]);

@@ -5,14 +5,15 @@ import { buildctlBuildArgs } from '../../tasks/BuildKitBuild/src/buildctl/args';
 import { runBuild, type BuildDeps } from '../../tasks/BuildKitBuild/src/buildctl/build';
 import { BuildFailedError } from '../../tasks/BuildKitBuild/src/buildctl/errors';
 import {
-  selectDaemon,
+  selectDaemon as selectDaemonFor,
   type DaemonDeps,
   type SelectedDaemon,
 } from '../../tasks/BuildKitBuild/src/daemon/select';
 import { NO_TLS } from '../../tasks/BuildKitBuild/src/daemon/flags';
 import { rendezvousOrder } from '../../tasks/BuildKitBuild/src/daemon/rendezvous';
 import { classifyPreflightFailure, runPreflight } from '../../tasks/BuildKitBuild/src/daemon/preflight';
-import type { DaemonTls } from '../../tasks/BuildKitBuild/src/buildInputs/spec';
+import type { BuildInputs } from '../../tasks/BuildKitBuild/src/buildInputs/spec';
+import type { DaemonTls } from '../../tasks/BuildKitBuild/src/core/daemonTls';
 import { CancelledError } from '../../tasks/BuildKitBuild/src/core/cancellation';
 import type { Buildctl } from '../../tasks/BuildKitBuild/src/tool/install';
 import {
@@ -36,6 +37,10 @@ import { buildInputsFor, writeBuildContext } from '../support/buildInputs';
 const buildctl: Buildctl = { path: fakeBuildctlPath, version: '0.32.2', binDir: fakeBuildctlDir };
 const noTls: DaemonTls = { caCert: undefined, cert: undefined, key: undefined, serverName: undefined };
 const PATH = process.env.PATH ?? '';
+/** selectDaemon with what it takes from parsed inputs: the daemon inputs and the image's repository. */
+const selectDaemon = (inputs: BuildInputs, ...rest: DropFirstTwo<Parameters<typeof selectDaemonFor>>) =>
+  selectDaemonFor(inputs.daemon, inputs.image.repository, ...rest);
+type DropFirstTwo<T extends unknown[]> = T extends [unknown, unknown, ...infer Rest] ? Rest : never;
 
 function context(
   records: string,

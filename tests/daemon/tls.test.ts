@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { runBuild } from '../../tasks/BuildKitBuild/src/buildctl/build';
-import type { DaemonTls } from '../../tasks/BuildKitBuild/src/buildInputs/spec';
+import type { DaemonTls } from '../../tasks/BuildKitBuild/src/core/daemonTls';
 import { daemonEnv } from '../../tasks/BuildKitBuild/src/daemon/flags';
 import {
   classifyPreflightFailure,

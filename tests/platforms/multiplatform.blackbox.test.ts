@@ -161,7 +161,7 @@ describe('native multi-platform builds: the bundled task, fake daemons of two pl
     const base = await options(
       { platforms: 'linux/amd64,linux/arm64', buildkitAddress: `${amd.address}\n${arm.address}` },
       undefined,
-      { 'BuildKitBuild.PushRetryDelaySeconds': '0' },
+      { 'BuildKitBuild.PushRetryDelaySeconds': '0.05' },
     );
     const task = await runTask({
       ...base,
@@ -174,7 +174,7 @@ describe('native multi-platform builds: the bundled task, fake daemons of two pl
     // One platform's first push failed with 503: that platform ran twice on its own daemon, the other once.
     const counts = [buildOn(amd.address).length, buildOn(arm.address).length].sort();
     assert.deepEqual(counts, [1, 2]);
-    assert.match(task.stdout, /^\[linux\/(amd|arm)64\] .*HTTP 503.*attempt 2 of 3/m);
+    assert.match(task.stdout, /^\[linux\/(amd|arm)64\] .*HTTP 503.*attempt 2 of 3 in 0.05 s/m);
     const digest = task.variables.imageDigest ?? '';
     assert.deepEqual(registry.tags(), { 'team/app:7': digest, 'team/app:latest': digest });
     assert.match(fs.readFileSync(summaryOf(task), 'utf8'), /2 attempts, the push retried/);

@@ -11,7 +11,7 @@ import {
   DEFAULT_RETRY,
   exchangeForRefreshToken,
   exchangeForm,
-  retryDelay,
+  retryDelayMs,
   type RetryNotice,
 } from '../../tasks/BuildKitBuild/src/registry/acrExchange';
 
@@ -194,28 +194,28 @@ describe('ACR token exchange', () => {
   });
 });
 
-describe('retryDelay', () => {
+describe('retryDelayMs', () => {
   const s = DEFAULT_RETRY;
   const now = Date.parse('2026-01-01T00:00:00Z');
   it('computes the backoff and honours (and caps) Retry-After', () => {
     assert.equal(
-      retryDelay({ retryCount: 0, status: 503 }, s, () => 1, now),
+      retryDelayMs({ retryCount: 0, status: 503 }, s, () => 1, now),
       500,
     );
     assert.equal(
-      retryDelay({ retryCount: 3, status: 502 }, s, () => 1, now),
+      retryDelayMs({ retryCount: 3, status: 502 }, s, () => 1, now),
       4000,
     );
     assert.equal(
-      retryDelay({ retryCount: 5, status: 502 }, { ...s, maxRetries: 9 }, () => 1, now),
+      retryDelayMs({ retryCount: 5, status: 502 }, { ...s, maxRetries: 9 }, () => 1, now),
       8000,
     );
     assert.equal(
-      retryDelay({ retryCount: 0, status: 429, retryAfter: '2' }, s, () => 0, now),
+      retryDelayMs({ retryCount: 0, status: 429, retryAfter: '2' }, s, () => 0, now),
       2000,
     );
     assert.equal(
-      retryDelay(
+      retryDelayMs(
         { retryCount: 0, status: 503, retryAfter: 'Thu, 01 Jan 2026 00:00:30 GMT' },
         s,
         () => 0,
@@ -224,28 +224,28 @@ describe('retryDelay', () => {
       30_000,
     );
     assert.equal(
-      retryDelay({ retryCount: 0, status: 429, retryAfter: '3600' }, s, () => 0, now),
+      retryDelayMs({ retryCount: 0, status: 429, retryAfter: '3600' }, s, () => 0, now),
       30_000,
     );
     assert.equal(
-      retryDelay({ retryCount: 0, status: 429 }, s, () => 0, now),
+      retryDelayMs({ retryCount: 0, status: 429 }, s, () => 0, now),
       250,
     );
   });
   it('stops on other answers and after maxRetries', () => {
     for (const status of [200, 400, 401, 403, 404, 501, 505]) {
       assert.equal(
-        retryDelay({ retryCount: 0, status }, s, () => 0, now),
+        retryDelayMs({ retryCount: 0, status }, s, () => 0, now),
         undefined,
         String(status),
       );
     }
     assert.equal(
-      retryDelay({ retryCount: s.maxRetries, status: 503 }, s, () => 0, now),
+      retryDelayMs({ retryCount: s.maxRetries, status: 503 }, s, () => 0, now),
       undefined,
     );
     assert.equal(
-      retryDelay({ retryCount: 0, errorCode: 'CERT_HAS_EXPIRED' }, s, () => 0, now),
+      retryDelayMs({ retryCount: 0, errorCode: 'CERT_HAS_EXPIRED' }, s, () => 0, now),
       undefined,
     );
   });

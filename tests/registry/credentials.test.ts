@@ -9,13 +9,23 @@ import {
 import { isServiceOutage } from '../../tasks/BuildKitBuild/src/registry/tokenFailure';
 import { readAzureConnection } from '../../tasks/BuildKitBuild/src/registry/entra';
 import type { RegistrySpec } from '../../tasks/BuildKitBuild/src/registry/spec';
+import { cloudNamed, publicCloud } from '../../tasks/BuildKitBuild/src/registry/clouds';
 import type { Endpoint } from '../support/agent';
 import { makeContext } from '../support/fakeContext';
 
 const AZURE: RegistrySpec = {
+  kind: 'azure',
+  endpointId: 'ARM',
+  cloud: publicCloud(),
   host: 'myacr.azurecr.io',
-  auth: { kind: 'azure', endpointId: 'ARM', loginServer: 'myacr.azurecr.io' },
+  configKey: 'myacr.azurecr.io',
 };
+/** The ARM connection as parseRegistry hands it over: its endpoint and its cloud. */
+const arm = (environment = 'AzureCloud') => ({
+  endpointId: 'ARM',
+  cloud: cloudNamed(environment) ?? assert.fail(environment),
+});
+const b64 = (s: string): string => Buffer.from(s).toString('base64');
 const SP: Endpoint = {
   url: 'https://management.azure.com/',
   scheme: 'ServicePrincipal',
@@ -69,9 +79,9 @@ describe('getRegistryCredentials', () => {
     const result = await getRegistryCredentials(AZURE, { push: true }, ctx, signal, deps);
     assert.deepEqual(result, [
       {
-        registry: 'myacr.azurecr.io',
-        username: '00000000-0000-0000-0000-000000000000',
-        identityToken: 'rt',
+        host: 'myacr.azurecr.io',
+        configKey: 'myacr.azurecr.io',
+        entry: { auth: b64('00000000-0000-0000-0000-000000000000:'), identitytoken: 'rt' },
         identity: 'service principal app-1 (secret)',
       },
     ]);
@@ -97,7 +107,7 @@ describe('getRegistryCredentials', () => {
         },
       );
       const result = await getRegistryCredentials(AZURE, { push: true }, ctx, signal, deps);
-      assert.equal(result[0]?.identityToken, 'rt2');
+      assert.equal(result[0]?.entry.identitytoken, 'rt2');
       assert.deepEqual(asked, [ACR_SCOPE, ARM_SCOPE]);
       assert.ok(
         ctx.recorded.infos.some((l) => l.includes('Azure Resource Manager-audience Entra ID token.')),
@@ -190,23 +200,20 @@ describe('getRegistryCredentials', () => {
       },
     });
     const spec: RegistrySpec = {
+      kind: 'dockerRegistry',
+      endpointId: 'HUB',
       host: 'docker.io',
-      auth: { kind: 'dockerRegistry', endpointId: 'HUB', configKey: 'https://index.docker.io/v1/' },
+      configKey: 'https://index.docker.io/v1/',
     };
     assert.deepEqual(await getRegistryCredentials(spec, { push: true }, ctx, signal), [
-      { registry: 'https://index.docker.io/v1/', username: 'u', password: 'p@ss' },
+      { host: 'docker.io', configKey: 'https://index.docker.io/v1/', entry: { auth: b64('u:p@ss') } },
     ]);
-    assert.deepEqual(ctx.recorded.secrets, ['p@ss']);
+    assert.deepEqual(ctx.recorded.secrets, ['p@ss', b64('u:p@ss')]);
   });
 
   it('needs no credentials without a connection', async () => {
     assert.deepEqual(
-      await getRegistryCredentials(
-        { host: undefined, auth: { kind: 'none' } },
-        { push: true },
-        makeContext(),
-        signal,
-      ),
+      await getRegistryCredentials({ kind: 'none' }, { push: true }, makeContext(), signal),
       [],
     );
   });
@@ -239,7 +246,7 @@ describe('readAzureConnection', () => {
     const ctx = makeContext({
       endpoints: { ARM: { ...SP, data: { environment: 'AzureCloud', activeDirectoryAuthority: authority } } },
     });
-    const connection = readAzureConnection('ARM', ctx);
+    const connection = readAzureConnection(arm(), ctx);
     assert.deepEqual(connection, {
       endpointId: 'ARM',
       identity: { kind: 'secret', tenantId: 't-1', clientId: 'app-1', secret: 'sp-secret' },
@@ -264,7 +271,7 @@ describe('readAzureConnection', () => {
         },
       },
     });
-    const connection = readAzureConnection('ARM', ctx);
+    const connection = readAzureConnection(arm('AzureChinaCloud'), ctx);
     assert.equal(connection.disableInstanceDiscovery, false);
     assert.equal(connection.acrScope, 'https://containerregistry.azure.cn/.default');
     assert.equal(connection.armScope, 'https://management.chinacloudapi.cn/.default');
@@ -283,12 +290,12 @@ describe('readAzureConnection', () => {
       },
     });
     const ctx = makeContext({ endpoints: { ARM: cert(pem) } });
-    assert.equal(readAzureConnection('ARM', ctx).identity.kind, 'certificate');
+    assert.equal(readAzureConnection(arm(), ctx).identity.kind, 'certificate');
     for (const line of ['KEYLINE1', 'KEYLINE2']) assert.ok(ctx.recorded.secrets.includes(line));
     assert.throws(
       () =>
         readAzureConnection(
-          'ARM',
+          arm(),
           makeContext({
             endpoints: { ARM: cert('-----BEGIN CERTIFICATE-----\nX\n-----END CERTIFICATE-----') },
           }),
@@ -310,7 +317,7 @@ describe('readAzureConnection', () => {
       },
       variables: { 'System.OidcRequestUri': 'https://dev.azure.com/org/oidc' },
     });
-    assert.deepEqual(readAzureConnection('ARM', ctx).identity, {
+    assert.deepEqual(readAzureConnection(arm(), ctx).identity, {
       kind: 'federated',
       tenantId: 't-1',
       clientId: 'app-3',
@@ -323,7 +330,7 @@ describe('readAzureConnection', () => {
     assert.throws(
       () =>
         readAzureConnection(
-          'ARM',
+          arm(),
           makeContext({
             endpoints: { ARM: wif },
             variables: { 'System.OidcRequestUri': 'https://dev.azure.com/org/oidc' },
@@ -338,7 +345,7 @@ describe('readAzureConnection', () => {
     assert.throws(
       () =>
         readAzureConnection(
-          'ARM',
+          arm(),
           makeContext({
             endpoints: {
               ARM: wif,
@@ -360,10 +367,10 @@ describe('readAzureConnection', () => {
       data,
     });
     assert.deepEqual(
-      readAzureConnection('ARM', makeContext({ endpoints: { ARM: msi({ msiclientId: 'mi-1' }) } })).identity,
+      readAzureConnection(arm(), makeContext({ endpoints: { ARM: msi({ msiclientId: 'mi-1' }) } })).identity,
       { kind: 'managed', tenantId: 't-1', clientId: 'mi-1' },
     );
-    assert.deepEqual(readAzureConnection('ARM', makeContext({ endpoints: { ARM: msi({}) } })).identity, {
+    assert.deepEqual(readAzureConnection(arm(), makeContext({ endpoints: { ARM: msi({}) } })).identity, {
       kind: 'managed',
       tenantId: 't-1',
       clientId: undefined,
@@ -376,12 +383,12 @@ describe('readAzureConnection', () => {
       parameters: { tenantid: 't-1', serviceprincipalid: 'app' },
     };
     assert.throws(
-      () => readAzureConnection('ARM', makeContext({ endpoints: { ARM: broken } })),
+      () => readAzureConnection(arm(), makeContext({ endpoints: { ARM: broken } })),
       /no 'serviceprincipalkey' parameter/,
     );
     const publish: Endpoint = { scheme: 'PublishProfile', parameters: {} };
     assert.throws(
-      () => readAzureConnection('ARM', makeContext({ endpoints: { ARM: publish } })),
+      () => readAzureConnection(arm(), makeContext({ endpoints: { ARM: publish } })),
       /'PublishProfile' scheme/,
     );
   });

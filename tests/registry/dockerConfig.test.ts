@@ -7,14 +7,18 @@ import {
   userConfigPath,
   writeDockerConfig,
 } from '../../tasks/BuildKitBuild/src/registry/dockerConfig';
+import { registryCredential } from '../../tasks/BuildKitBuild/src/registry/registryCredential';
 import { makeContext } from '../support/fakeContext';
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
-const ACR = {
-  registry: 'myacr.azurecr.io',
-  username: '00000000-0000-0000-0000-000000000000',
-  identityToken: 'rt-1',
-};
+const acr = (ctx = makeContext()) =>
+  registryCredential(
+    { host: 'myacr.azurecr.io', configKey: 'myacr.azurecr.io' },
+    '00000000-0000-0000-0000-000000000000',
+    { identityToken: 'rt-1' },
+    ctx,
+  );
+const ACR = acr();
 
 describe('mergeDockerConfig', () => {
   it('writes an ACR entry with identitytoken and the all-zero user', () => {
@@ -62,7 +66,12 @@ describe('mergeDockerConfig', () => {
   });
 
   it('keys Docker Hub as https://index.docker.io/v1/ and drops the user entries for Docker Hub', () => {
-    const hub = { registry: 'https://index.docker.io/v1/', username: 'u', password: 'p' };
+    const hub = registryCredential(
+      { host: 'docker.io', configKey: 'https://index.docker.io/v1/' },
+      'u',
+      { password: 'p' },
+      makeContext(),
+    );
     assert.deepEqual(
       mergeDockerConfig(
         { auths: { 'docker.io': { auth: b64('x:y') } }, credHelpers: { 'index.docker.io': 'pass' } },
@@ -102,7 +111,13 @@ describe('writeDockerConfig', () => {
     const userText = JSON.stringify({ auths: { 'ghcr.io': { auth: b64('me:gh') } } });
     fs.writeFileSync(userFile, userText);
     const ctx = makeContext({ variables: { 'Agent.TempDirectory': temp }, env: { DOCKER_CONFIG: userDir } });
-    const config = writeDockerConfig([ACR, { registry: 'ghcr.io', username: 'bot', password: 'pw-9' }], ctx);
+    const ghcr = registryCredential(
+      { host: 'ghcr.io', configKey: 'ghcr.io' },
+      'bot',
+      { password: 'pw-9' },
+      ctx,
+    );
+    const config = writeDockerConfig([acr(ctx), ghcr], ctx);
     const dir = config.dir ?? assert.fail('no directory');
     assert.ok(dir.startsWith(path.join(temp, 'bkb-docker-')));
     assert.equal(fs.statSync(dir).mode & 0o777, 0o700);

@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { resolveLoginServer } from '../../tasks/BuildKitBuild/src/registry/loginServer';
 import { registryAddress } from '../../tasks/BuildKitBuild/src/registry/dockerRegistry';
+import { cloudNamed } from '../../tasks/BuildKitBuild/src/registry/clouds';
 
 describe('resolveLoginServer (acr input)', () => {
   const cases: [string, string | undefined, ReturnType<typeof resolveLoginServer>][] = [
@@ -9,7 +10,7 @@ describe('resolveLoginServer (acr input)', () => {
     ['  myacr  ', '', { kind: 'ok', host: 'myacr.azurecr.io' }],
     ['myacr', 'AzureChinaCloud', { kind: 'ok', host: 'myacr.azurecr.cn' }],
     ['myacr', 'azureusgovernment', { kind: 'ok', host: 'myacr.azurecr.us' }],
-    ['myacr', 'AzureStack', { kind: 'unknownCloud', environment: 'AzureStack' }],
+    ['myacr', 'AzureStack', { kind: 'unknownCloud' }],
     ['myacr.azurecr.io', 'AzureChinaCloud', { kind: 'ok', host: 'myacr.azurecr.io' }],
     ['MyAcr.AzureCR.cn', 'AzureCloud', { kind: 'ok', host: 'myacr.azurecr.cn' }],
     ['127.0.0.1:5000', 'AzureCloud', { kind: 'ok', host: '127.0.0.1:5000' }],
@@ -27,23 +28,23 @@ describe('resolveLoginServer (acr input)', () => {
   ];
   for (const [acr, environment, expected] of cases) {
     it(`${JSON.stringify(acr)} in ${String(environment)} → ${JSON.stringify(expected)}`, () => {
-      assert.deepEqual(resolveLoginServer(acr, environment), expected);
+      assert.deepEqual(resolveLoginServer(acr, cloudNamed(environment)), expected);
     });
   }
 });
 
 describe('registryAddress (Docker Registry connection URL)', () => {
   const cases: [string, ReturnType<typeof registryAddress>][] = [
-    ['https://index.docker.io/v1/', { imageHost: 'docker.io', configKey: 'https://index.docker.io/v1/' }],
-    ['docker.io', { imageHost: 'docker.io', configKey: 'https://index.docker.io/v1/' }],
-    ['https://registry-1.docker.io', { imageHost: 'docker.io', configKey: 'https://index.docker.io/v1/' }],
-    ['https://ghcr.io', { imageHost: 'ghcr.io', configKey: 'ghcr.io' }],
-    ['https://GHCR.io/', { imageHost: 'ghcr.io', configKey: 'ghcr.io' }],
+    ['https://index.docker.io/v1/', { host: 'docker.io', configKey: 'https://index.docker.io/v1/' }],
+    ['docker.io', { host: 'docker.io', configKey: 'https://index.docker.io/v1/' }],
+    ['https://registry-1.docker.io', { host: 'docker.io', configKey: 'https://index.docker.io/v1/' }],
+    ['https://ghcr.io', { host: 'ghcr.io', configKey: 'ghcr.io' }],
+    ['https://GHCR.io/', { host: 'ghcr.io', configKey: 'ghcr.io' }],
     [
       'registry.example.com:5000',
-      { imageHost: 'registry.example.com:5000', configKey: 'registry.example.com:5000' },
+      { host: 'registry.example.com:5000', configKey: 'registry.example.com:5000' },
     ],
-    ['http://127.0.0.1:5000/v2/', { imageHost: '127.0.0.1:5000', configKey: '127.0.0.1:5000' }],
+    ['http://127.0.0.1:5000/v2/', { host: '127.0.0.1:5000', configKey: '127.0.0.1:5000' }],
     ['', undefined],
     ['ftp://files.example.com', undefined],
     ['https://user:pw@ghcr.io', undefined],

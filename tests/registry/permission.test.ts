@@ -5,6 +5,7 @@ import {
 } from '../../tasks/BuildKitBuild/src/permission/check';
 import { accessClaim, missingGrants } from '../../tasks/BuildKitBuild/src/permission/grants';
 import { scopesFor, scopeText } from '../../tasks/BuildKitBuild/src/permission/scopes';
+import { publicCloud } from '../../tasks/BuildKitBuild/src/registry/clouds';
 import type { RegistrySpec } from '../../tasks/BuildKitBuild/src/registry/spec';
 import { makeContext } from '../support/fakeContext';
 import { tempDir } from '../support/fakeDaemon';
@@ -67,10 +68,7 @@ describe('the permission check (pure parts)', () => {
   it('a scope-map token on a Docker Registry connection to ACR: fails naming content/write on the repository, the token masked', async () => {
     const inputs = buildInputsFor(dir, {}, HOST);
     const ctx = makeContext();
-    const registry: RegistrySpec = {
-      host: HOST,
-      auth: { kind: 'dockerRegistry', endpointId: 'REG', configKey: HOST },
-    };
+    const registry: RegistrySpec = { kind: 'dockerRegistry', endpointId: 'REG', host: HOST, configKey: HOST };
     const token = jwt({ access: [{ type: 'repository', name: 'team/app', actions: ['pull'] }] });
     const asked: string[] = [];
     const request: TokenRequester = (req) => {
@@ -81,7 +79,7 @@ describe('the permission check (pure parts)', () => {
       checkRegistryPermissions(
         registry,
         inputs,
-        [{ registry: HOST, username: 'ci-token', password: 'pw' }],
+        [{ host: HOST, configKey: HOST, entry: { auth: Buffer.from('ci-token:pw').toString('base64') } }],
         ctx,
         new AbortController().signal,
         request,
@@ -102,14 +100,16 @@ describe('the permission check (pure parts)', () => {
   it('another registry on a Docker Registry connection is not asked at all', async () => {
     const inputs = buildInputsFor(dir, {}, 'ghcr.io');
     const registry: RegistrySpec = {
+      kind: 'dockerRegistry',
+      endpointId: 'REG',
       host: 'ghcr.io',
-      auth: { kind: 'dockerRegistry', endpointId: 'REG', configKey: 'ghcr.io' },
+      configKey: 'ghcr.io',
     };
     let asked = 0;
     await checkRegistryPermissions(
       registry,
       inputs,
-      [{ registry: 'ghcr.io', username: 'u', password: 'p' }],
+      [{ host: 'ghcr.io', configKey: 'ghcr.io', entry: { auth: Buffer.from('u:p').toString('base64') } }],
       makeContext(),
       new AbortController().signal,
       () => {
@@ -124,13 +124,16 @@ describe('the permission check (pure parts)', () => {
     const inputs = buildInputsFor(dir, {}, HOST);
     const ctx = makeContext();
     const registry: RegistrySpec = {
+      kind: 'azure',
+      endpointId: 'ARM',
+      cloud: publicCloud(),
       host: HOST,
-      auth: { kind: 'azure', endpointId: 'ARM', loginServer: HOST },
+      configKey: HOST,
     };
     await checkRegistryPermissions(
       registry,
       inputs,
-      [{ registry: HOST, identityToken: 'rt' }],
+      [{ host: HOST, configKey: HOST, entry: { identitytoken: 'rt' } }],
       ctx,
       new AbortController().signal,
       () => Promise.resolve({ kind: 'failed', detail: 'HTTP 503' }),

@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import type { InputProblem } from '../../tasks/BuildKitBuild/src/core/inputErrors';
 import { INPUT_NAMES, type RawInputs } from '../../tasks/BuildKitBuild/src/core/inputs';
 import { parseRegistry, type RegistrySpec } from '../../tasks/BuildKitBuild/src/registry/spec';
+import { publicCloud } from '../../tasks/BuildKitBuild/src/registry/clouds';
 import { makeContext } from '../support/fakeContext';
 import { taskDefinition } from '../support/repo';
 
@@ -36,12 +37,17 @@ function run(values: Values): {
 }
 
 const AZURE: RegistrySpec = {
+  kind: 'azure',
+  endpointId: 'ARM',
+  cloud: publicCloud(),
   host: 'myacr.azurecr.io',
-  auth: { kind: 'azure', endpointId: 'ARM', loginServer: 'myacr.azurecr.io' },
+  configKey: 'myacr.azurecr.io',
 };
 const DOCKER: RegistrySpec = {
+  kind: 'dockerRegistry',
+  endpointId: 'HUB',
   host: 'docker.io',
-  auth: { kind: 'dockerRegistry', endpointId: 'HUB', configKey: 'https://index.docker.io/v1/' },
+  configKey: 'https://index.docker.io/v1/',
 };
 
 interface Row {

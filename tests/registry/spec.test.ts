@@ -1,7 +1,8 @@
 import * as assert from 'node:assert/strict';
 import type { InputProblem } from '../../tasks/BuildKitBuild/src/core/inputErrors';
 import { INPUT_NAMES, type RawInputs } from '../../tasks/BuildKitBuild/src/core/inputs';
-import { parseRegistry } from '../../tasks/BuildKitBuild/src/registry/spec';
+import { parseRegistry, registryHost } from '../../tasks/BuildKitBuild/src/registry/spec';
+import { cloudNamed } from '../../tasks/BuildKitBuild/src/registry/clouds';
 import { makeContext } from '../support/fakeContext';
 
 function raw(values: Partial<Record<(typeof INPUT_NAMES)[number], string>>): RawInputs {
@@ -31,18 +32,21 @@ function parse(values: Parameters<typeof raw>[0]): {
 }
 
 describe('parseRegistry', () => {
-  it('gives a bare acr the suffix of the connection cloud', () => {
+  it('gives a bare acr the suffix of the connection cloud, and carries that cloud, host and config key', () => {
     const { spec, problems } = parse({ azureSubscription: 'ARM', acr: 'myacr' });
     assert.deepEqual(problems, []);
     assert.deepEqual(spec, {
+      kind: 'azure',
+      endpointId: 'ARM',
+      cloud: cloudNamed('AzureChinaCloud'),
       host: 'myacr.azurecr.cn',
-      auth: { kind: 'azure', endpointId: 'ARM', loginServer: 'myacr.azurecr.cn' },
+      configKey: 'myacr.azurecr.cn',
     });
   });
 
   it('requires acr with azureSubscription', () => {
     const { spec, problems } = parse({ azureSubscription: 'ARM' });
-    assert.equal(spec.host, undefined);
+    assert.equal(registryHost(spec), undefined);
     assert.deepEqual(
       problems.map((p) => p.input),
       ['acr'],
@@ -69,24 +73,26 @@ describe('parseRegistry', () => {
 
   it('uses the Azure connection when containerRegistry is also set (hidden in the editor)', () => {
     const { spec, problems } = parse({ azureSubscription: 'ARM', acr: 'myacr', containerRegistry: 'HUB' });
-    assert.equal(spec.auth.kind, 'azure');
+    assert.equal(spec.kind, 'azure');
     assert.deepEqual(problems, []);
   });
 
   it('takes Docker Hub and other registries from a Docker Registry connection, ignoring a hidden acr', () => {
     assert.deepEqual(parse({ containerRegistry: 'HUB', acr: 'leftover' }), {
       spec: {
+        kind: 'dockerRegistry',
+        endpointId: 'HUB',
         host: 'docker.io',
-        auth: { kind: 'dockerRegistry', endpointId: 'HUB', configKey: 'https://index.docker.io/v1/' },
+        configKey: 'https://index.docker.io/v1/',
       },
       problems: [],
     });
-    assert.equal(parse({ containerRegistry: 'GHCR' }).spec.host, 'ghcr.io');
+    assert.equal(registryHost(parse({ containerRegistry: 'GHCR' }).spec), 'ghcr.io');
     assert.match(parse({ containerRegistry: 'EMPTY' }).problems[0]?.message ?? '', /names no registry/);
   });
 
   it('with neither connection: no host (repository is a full name), and acr alone is a problem', () => {
-    assert.deepEqual(parse({}), { spec: { host: undefined, auth: { kind: 'none' } }, problems: [] });
+    assert.deepEqual(parse({}), { spec: { kind: 'none' }, problems: [] });
     assert.deepEqual(
       parse({ acr: 'myacr' }).problems.map((p) => p.input),
       ['acr'],

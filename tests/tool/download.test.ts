@@ -8,7 +8,7 @@ import * as sinon from 'sinon';
 import { CancelledError } from '../../tasks/BuildKitBuild/src/core/cancellation';
 import {
   abortableSleep,
-  backoffDelay,
+  backoffDelayMs,
   DownloadFailure,
   downloadWithRetries,
   isRetryable,
@@ -125,7 +125,7 @@ describe('tool: download retries', () => {
 
   it('doubles the wait up to its ceiling', () => {
     assert.deepEqual(
-      [1, 2, 3, 4, 5, 6].map((n) => backoffDelay(POLICY, n)),
+      [1, 2, 3, 4, 5, 6].map((n) => backoffDelayMs(POLICY, n)),
       [1000, 2000, 4000, 8000, 8000, 8000],
     );
   });

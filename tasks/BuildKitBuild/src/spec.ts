@@ -3,7 +3,7 @@ import { commandLineProblems } from './buildctl/limits';
 import type { RunContext } from './core/context';
 import { InputError, type InputProblem } from './core/inputErrors';
 import type { RawInputs } from './core/inputs';
-import { parseRegistry, type RegistrySpec } from './registry/spec';
+import { parseRegistry, registryHost, type RegistrySpec } from './registry/spec';
 import { parseTool, type ToolSpec } from './tool/spec';
 
 /** The validated inputs: everything the run needs, in typed form. */
@@ -18,7 +18,7 @@ export function parseTaskSpec(raw: RawInputs, ctx: RunContext): TaskSpec {
   const problems: InputProblem[] = [];
   const registry = parseRegistry(raw, ctx, problems);
   const tool = parseTool(raw, ctx, problems);
-  const build = parseBuildInputs(raw, ctx, registry.host, problems);
+  const build = parseBuildInputs(raw, ctx, registryHost(registry), problems);
   // Limits of the operating system, checked before anything runs (credentials included), once the inputs
   // they depend on are valid.
   if (problems.length === 0) problems.push(...commandLineProblems(build, ctx));

@@ -3,7 +3,7 @@ import type { InputName } from '../core/inputs';
 import { absolutePath, pathKind, type Report } from './fields';
 import { numberedLines } from './inputText';
 import { isPlatform } from './sourceInputs';
-import type { DaemonTls } from './spec';
+import type { DaemonTls } from '../core/daemonTls';
 
 /**
  * The address schemes buildctl accepts for --addr: tcp and unix (and npipe on Windows) natively, the

@@ -1,6 +1,7 @@
 import type { RunContext } from '../core/context';
 import type { InputProblem } from '../core/inputErrors';
 import type { RawInputs } from '../core/inputs';
+import type { DaemonTls } from '../core/daemonTls';
 import { readBranchFacts } from './branchCache';
 import { parseCacheInputs, type CacheInputs, type CacheSpec } from './cacheInputs';
 import { parseDaemonLines, parseTls } from './daemonInputs';
@@ -46,14 +47,6 @@ export interface ImageSpec {
   readonly push: boolean;
   /** One platform of a split build: pushed by digest, without tags (src/platforms). */
   readonly pushByDigest?: boolean;
-}
-
-/** PEM files for mutual TLS to buildkitd (buildctl's --tlscacert, --tlscert, --tlskey, --tlsservername). */
-export interface DaemonTls {
-  readonly caCert: string | undefined;
-  readonly cert: string | undefined;
-  readonly key: string | undefined;
-  readonly serverName: string | undefined;
 }
 
 export interface DaemonSpec {

@@ -220,11 +220,8 @@ export async function runBuild(
     const env = daemonEnv(environment.env ?? ctx.env, environment.daemon.tls);
     if (environment.dockerConfigDir !== undefined) env.DOCKER_CONFIG = environment.dockerConfigDir;
     logCachePlan(inputs.cache, inputs.image.push, ctx);
-    const firstRetryDelayMs = secondsVariable(
-      ctx,
-      PUSH_RETRY_DELAY_VARIABLE,
-      DEFAULT_PUSH_RETRY_DELAY_SECONDS,
-    );
+    const firstRetryDelayMs =
+      secondsVariable(ctx, PUSH_RETRY_DELAY_VARIABLE, DEFAULT_PUSH_RETRY_DELAY_SECONDS) * 1000;
 
     const endGroup = ctx.log.group(ctx.loc('RunGroupBuild', address));
     const started = deps.now();

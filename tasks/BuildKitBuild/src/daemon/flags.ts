@@ -1,9 +1,15 @@
-import type { DaemonTls } from '../buildInputs/spec';
+import type { DaemonTls } from '../core/daemonTls';
 
 /** Where buildctl reaches a daemon: its address and the mutual TLS it needs. */
 export interface DaemonEndpoint {
   readonly address: string;
   readonly tls: DaemonTls;
+}
+
+/** The daemon chosen for this build, with the TLS buildctl needs for it. */
+export interface SelectedDaemon extends DaemonEndpoint {
+  /** Stops what was started for this job (a local daemon); nothing for a remote one. */
+  dispose(): Promise<void>;
 }
 
 /** No TLS: a daemon on a private unix socket started for this job. */

@@ -6,8 +6,7 @@ import { secondsVariable } from '../core/secondsVariable';
 import type { RunContext } from '../core/context';
 import type { Buildctl } from '../tool/install';
 import { findOnPath } from '../tool/locate';
-import { NO_TLS } from './flags';
-import type { SelectedDaemon } from './select';
+import { NO_TLS, type SelectedDaemon } from './flags';
 import { findLocalBinaries, passwordlessSudo, readIfPresent, runHelper } from './localHost';
 import {
   chooseLocalMode,
@@ -68,7 +67,7 @@ export function defaultLocalDeps(
     sudo: (signal) => passwordlessSudo(lookup('sudo'), ctx.env, signal),
     userNamespaces: () => userNamespacesFrom(readIfPresent),
     probe: buildctlProbe(buildctl.path, probeEnv, ctx.loc),
-    startTimeoutMs: secondsVariable(ctx, startTimeoutVariable, defaultStartTimeoutSeconds),
+    startTimeoutMs: secondsVariable(ctx, startTimeoutVariable, defaultStartTimeoutSeconds) * 1000,
     probeTimeoutMs: 10_000,
     stopGraceMs: 10_000,
     daemonEnv: children.daemon,

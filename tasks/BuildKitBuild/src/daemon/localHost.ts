@@ -1,6 +1,6 @@
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { captureProcess, describeEnd, succeeded } from '../process/process';
 import type { Buildctl } from '../tool/install';
 import type { LocalBinaries } from './localMode';
 
@@ -39,11 +39,10 @@ export function passwordlessSudo(
   signal: AbortSignal,
 ): Promise<string | undefined> {
   if (sudo === undefined) return Promise.resolve(undefined);
-  return new Promise((resolve) => {
-    execFile(sudo, ['-n', 'true'], { env: { ...env }, signal, timeout: 10_000 }, (error) => {
-      resolve(error === null ? sudo : undefined);
-    });
-  });
+  return captureProcess({ file: sudo, args: ['-n', 'true'], env, signal, timeoutMs: 10_000 }).then(
+    ({ result }) => (succeeded(result) ? sudo : undefined),
+    () => undefined,
+  );
 }
 
 /** A file's text, or undefined when it cannot be read (for /proc/sys lookups). */
@@ -62,10 +61,11 @@ export function runHelper(
   env: Readonly<Record<string, string | undefined>>,
   timeoutMs: number,
 ): Promise<{ ok: boolean; output: string }> {
-  return new Promise((resolve) => {
-    execFile(file, [...args], { env: { ...env }, timeout: timeoutMs }, (error, stdout, stderr) => {
-      const output = `${stdout}${stderr}`.trim();
-      resolve({ ok: error === null, output: error === null ? output : output || error.message });
-    });
-  });
+  return captureProcess({ file, args, env, timeoutMs }).then(
+    ({ result, output }) =>
+      succeeded(result)
+        ? { ok: true, output }
+        : { ok: false, output: output || describeEnd(result, timeoutMs) },
+    (error: unknown) => ({ ok: false, output: error instanceof Error ? error.message : String(error) }),
+  );
 }

@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { DaemonCommand } from './localMode';
-import { LineSplitter } from '../process/lines';
+import { startProcess } from '../process/process';
 
 export interface DaemonExit {
   readonly code: number | null;
@@ -87,48 +86,27 @@ export function startDaemonProcess(
   onLine: (line: string) => void,
   privilegedKill: PrivilegedKill | undefined,
 ): DaemonProcess {
-  const child = spawn(command.file, [...command.args], {
-    env: { ...env, ...command.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
   const lines: string[] = [];
   const keep = (line: string): void => {
     lines.push(line);
     if (lines.length > keptLines) lines.shift();
     onLine(line);
   };
-  const collect = (stream: NodeJS.ReadableStream): void => {
-    const splitter = new LineSplitter();
-    stream.on('data', (chunk: Buffer) => {
-      splitter.push(chunk).forEach(keep);
-    });
-    stream.on('end', () => {
-      splitter.end().forEach(keep);
-    });
-  };
-  collect(child.stdout);
-  collect(child.stderr);
+  // 'close' comes once the pipes are drained, unless a descendant holds them: then settle soon after exit.
+  const child = startProcess({
+    file: command.file,
+    args: command.args,
+    env: { ...env, ...command.env },
+    detached: true,
+    onLines: (received) => {
+      received.forEach(keep);
+    },
+    settleAfterExitMs: 500,
+  });
   let exit: DaemonExit | undefined;
-  const exited = new Promise<DaemonExit>((resolve) => {
-    child.on('error', (error) => {
-      // An error after the start (a failed kill) is not an exit; only a failed spawn has no pid.
-      if (child.pid !== undefined) return;
-      exit = { code: null, signal: null, error };
-      resolve(exit);
-    });
-    // 'exit' is the process; 'close' comes once its pipes are drained, unless a descendant holds them.
-    child.on('exit', (code, signal) => {
-      const ended = { code, signal, error: undefined };
-      child.on('close', () => {
-        exit ??= ended;
-        resolve(exit);
-      });
-      setTimeout(() => {
-        exit ??= ended;
-        resolve(exit);
-      }, 500).unref();
-    });
+  const exited = child.ended.then(({ code, signal, error }): DaemonExit => {
+    exit ??= { code, signal, error };
+    return exit;
   });
 
   const send = async (signal: 'TERM' | 'KILL', pids: number[]): Promise<void> => {

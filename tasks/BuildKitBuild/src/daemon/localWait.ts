@@ -78,7 +78,7 @@ function pause(ms: number, exited: Promise<DaemonExit>, signal: AbortSignal): Pr
  */
 export async function waitUntilReady(options: WaitOptions): Promise<WaitOutcome> {
   const deadline = Date.now() + options.timeoutMs;
-  let interval = 50;
+  let intervalMs = 50;
   let lastProbe: string | undefined;
   for (;;) {
     if (options.signal.aborted) return { kind: 'cancelled' };
@@ -95,7 +95,7 @@ export async function waitUntilReady(options: WaitOptions): Promise<WaitOutcome>
       if (result.ok) return { kind: 'ready', output: result.output };
       lastProbe = result.output;
     }
-    interval = Math.min(interval * 2, 1000);
-    await pause(Math.min(interval, Math.max(deadline - Date.now(), 0)), options.exited, options.signal);
+    intervalMs = Math.min(intervalMs * 2, 1000);
+    await pause(Math.min(intervalMs, Math.max(deadline - Date.now(), 0)), options.exited, options.signal);
   }
 }

@@ -1,7 +1,7 @@
 import type { RunContext } from '../core/context';
 import { daemonEnv, daemonGlobalArgs, usesTls } from './flags';
 import { runProcess } from '../process/process';
-import type { DaemonTls } from '../buildInputs/spec';
+import type { DaemonTls } from '../core/daemonTls';
 
 export type PreflightFailureKind =
   | 'unreachable'

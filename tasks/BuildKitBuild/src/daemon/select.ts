@@ -5,17 +5,14 @@ import { childEnvironments, type ChildEnvironments } from '../process/childEnvir
 import type { RunContext } from '../core/context';
 import { secondsVariable } from '../core/secondsVariable';
 import type { Buildctl } from '../tool/install';
-import type { DaemonEndpoint } from './flags';
+import type { SelectedDaemon } from './flags';
 import { defaultLocalDeps, startLocalDaemon } from './local';
 import { preflightMessage, runPreflight, type PreflightOutcome } from './preflight';
 import { rendezvousOrder } from './rendezvous';
-import type { BuildInputs, DaemonTls } from '../buildInputs/spec';
+import type { DaemonSpec } from '../buildInputs/spec';
+import type { DaemonTls } from '../core/daemonTls';
 
-/** The daemon chosen for this build, with the TLS buildctl needs for it. */
-export interface SelectedDaemon extends DaemonEndpoint {
-  /** Stops what was started for this job (a local daemon); nothing for a remote one. */
-  dispose(): Promise<void>;
-}
+export type { SelectedDaemon } from './flags';
 
 /** buildctl's default address, and the rootless buildkitd's socket under XDG_RUNTIME_DIR. */
 export const DEFAULT_SOCKET = '/run/buildkit/buildkitd.sock';
@@ -73,21 +70,25 @@ const remote = (address: string, tls: DaemonTls): SelectedDaemon => ({
 });
 
 /**
- * Chooses the daemon: the buildkitAddress lines in rendezvous order of the repository, the first that
+ * Chooses the daemon: the buildkitAddress lines in rendezvous order of the image's repository, the first that
  * passes its pre-flight check (`buildctl debug workers`); with no address, BUILDKIT_HOST, else a daemon
  * on buildctl's default socket, else one started for this job.
  */
 export async function selectDaemon(
-  inputs: BuildInputs,
+  daemon: DaemonSpec,
+  repository: string,
   buildctl: Buildctl,
   ctx: RunContext,
   signal: AbortSignal,
-  deps: DaemonDeps = defaultDaemonDeps(buildctl, ctx, childEnvironments(ctx, inputs.daemon.addresses)),
+  deps: DaemonDeps = defaultDaemonDeps(buildctl, ctx, childEnvironments(ctx, daemon.addresses)),
 ): Promise<SelectedDaemon> {
   throwIfCancelled(signal);
-  const timeoutSeconds =
-    secondsVariable(ctx, 'BuildKitBuild.PreflightTimeoutSeconds', DEFAULT_PREFLIGHT_TIMEOUT_SECONDS) / 1000;
-  const tls = inputs.daemon.tls;
+  const timeoutSeconds = secondsVariable(
+    ctx,
+    'BuildKitBuild.PreflightTimeoutSeconds',
+    DEFAULT_PREFLIGHT_TIMEOUT_SECONDS,
+  );
+  const tls = daemon.tls;
   const check = async (address: string): Promise<string | undefined> => {
     const outcome = await deps.preflight(address, tls, timeoutSeconds * 1000, signal);
     throwIfCancelled(signal);
@@ -101,11 +102,10 @@ export async function selectDaemon(
 
   const endGroup = ctx.log.group(ctx.loc('DaemonGroup'));
   try {
-    const addresses = inputs.daemon.addresses;
+    const addresses = daemon.addresses;
     if (addresses.length > 0) {
-      const ordered = rendezvousOrder(addresses, inputs.image.repository);
-      if (ordered.length > 1)
-        ctx.log.info(ctx.loc('DaemonOrder', inputs.image.repository, ordered.join(', ')));
+      const ordered = rendezvousOrder(addresses, repository);
+      if (ordered.length > 1) ctx.log.info(ctx.loc('DaemonOrder', repository, ordered.join(', ')));
       const failures: string[] = [];
       for (const address of ordered) {
         const problem = await check(address);

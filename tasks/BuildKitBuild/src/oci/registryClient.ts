@@ -7,7 +7,7 @@ import type {
 } from '@azure/core-rest-pipeline';
 import type { HttpProxy } from '../core/context';
 import { sdkProxySettings } from '../registry/proxySettings';
-import { DEFAULT_RETRY, retryDelay, type RetryNotice, type RetrySettings } from '../registry/acrExchange';
+import { DEFAULT_RETRY, retryDelayMs, type RetryNotice, type RetrySettings } from '../registry/acrExchange';
 import { parseChallenge, type Challenge } from './challenge';
 import { MANIFEST_ACCEPT } from './mediaTypes';
 
@@ -337,7 +337,7 @@ export class RegistryClient {
         const error = state.responseError;
         const stop = error === undefined ? { skipStrategy: true } : { errorToThrow: error };
         if (signal.aborted) return stop;
-        const delay = retryDelay(
+        const delayMs = retryDelayMs(
           {
             retryCount: state.retryCount,
             status: response?.status,
@@ -348,13 +348,13 @@ export class RegistryClient {
           random,
           Date.now(),
         );
-        if (delay === undefined) return stop;
+        if (delayMs === undefined) return stop;
         onRetry?.({
           attempt: state.retryCount + 2,
-          delayMs: delay,
+          delayMs,
           reason: response !== undefined ? `HTTP ${response.status}` : (error?.code ?? 'network error'),
         });
-        return { retryAfterInMs: delay };
+        return { retryAfterInMs: delayMs };
       },
     };
     const pipeline = rest.createEmptyPipeline();

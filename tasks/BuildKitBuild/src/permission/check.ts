@@ -3,6 +3,7 @@ import { throwIfCancelled } from '../core/cancellation';
 import type { RunContext } from '../core/context';
 import type { RegistryCredential } from '../registry/credentials';
 import type { RegistrySpec } from '../registry/spec';
+import { authFromEntry } from '../oci/entryAuth';
 import type { RegistryAuth } from '../oci/registryClient';
 import { accessClaim, missingGrants, type MissingGrant } from './grants';
 import { requestRegistryToken, type TokenOutcome, type TokenRequest } from './registryToken';
@@ -17,11 +18,8 @@ function isAcrHost(host: string): boolean {
 }
 
 function tokenCredentialsOf(credential: RegistryCredential): RegistryAuth | undefined {
-  if (credential.identityToken !== undefined)
-    return { kind: 'refreshToken', refreshToken: credential.identityToken };
-  if (credential.username !== undefined && credential.password !== undefined)
-    return { kind: 'basic', username: credential.username, password: credential.password };
-  return undefined;
+  const auth = authFromEntry(credential.entry);
+  return auth.kind === 'anonymous' ? undefined : auth;
 }
 
 /** One sentence per repository the identity lacks rights on, naming what grants them. */
@@ -37,7 +35,7 @@ function missingMessage(
   const wanted = missing.missing.join(', ');
   const has = granted.length === 0 ? ctx.loc('PermissionGrantedNothing') : granted.join(', ');
   const push = missing.missing.includes('push');
-  if (spec.auth.kind === 'azure') {
+  if (spec.kind === 'azure') {
     return push
       ? ctx.loc(
           'PermissionMissingAzure',
@@ -86,15 +84,16 @@ export async function checkRegistryPermissions(
   signal: AbortSignal,
   request: TokenRequester = requestRegistryToken,
 ): Promise<void> {
-  const host = registry.host;
   const credential = credentials[0];
-  if (registry.auth.kind === 'none' || host === undefined || credential === undefined) return;
+  if (registry.kind === 'none' || credential === undefined) return;
+  const host = registry.host;
   // Entra ID identities on any ACR, and a Docker Registry connection's user (an admin user or a scope-map
   // token) on an ACR: ACR's tokens list the granted actions. Other registries are left to the push.
-  if (registry.auth.kind === 'dockerRegistry' && !isAcrHost(host)) return;
+  if (registry.kind === 'dockerRegistry' && !isAcrHost(host)) return;
   const tokenCredentials = tokenCredentialsOf(credential);
   if (tokenCredentials === undefined) return;
-  const identity = credential.identity ?? credential.username ?? '-';
+  const identity =
+    credential.identity ?? (tokenCredentials.kind === 'basic' ? tokenCredentials.username : '-');
   const scopes: RepositoryScope[] = scopesFor(build, host);
   const apiHost = host;
   const proxy = ctx.httpProxy(`https://${apiHost}/`);

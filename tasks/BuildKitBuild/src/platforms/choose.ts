@@ -1,6 +1,7 @@
 import { throwIfCancelled } from '../core/cancellation';
 import type { RunContext } from '../core/context';
-import type { BuildInputs, DaemonTls } from '../buildInputs/spec';
+import type { BuildInputs } from '../buildInputs/spec';
+import type { DaemonTls } from '../core/daemonTls';
 import { preflightMessage } from '../daemon/preflight';
 import { rendezvousOrder } from '../daemon/rendezvous';
 import {
@@ -36,9 +37,15 @@ export async function chooseDaemons(
   deps: DaemonDeps,
 ): Promise<DaemonChoice> {
   if (!mayRoute(inputs))
-    return { kind: 'single', daemon: await selectDaemon(inputs, buildctl, ctx, signal, deps) };
-  const timeoutSeconds =
-    secondsVariable(ctx, 'BuildKitBuild.PreflightTimeoutSeconds', DEFAULT_PREFLIGHT_TIMEOUT_SECONDS) / 1000;
+    return {
+      kind: 'single',
+      daemon: await selectDaemon(inputs.daemon, inputs.image.repository, buildctl, ctx, signal, deps),
+    };
+  const timeoutSeconds = secondsVariable(
+    ctx,
+    'BuildKitBuild.PreflightTimeoutSeconds',
+    DEFAULT_PREFLIGHT_TIMEOUT_SECONDS,
+  );
   const tls = inputs.daemon.tls;
   const endGroup = ctx.log.group(ctx.loc('MultiGroup'));
   try {

@@ -11,6 +11,7 @@ import {
   type OciPlatform,
   type PushedPlatform,
 } from '../oci/merge';
+import { authFromEntry } from '../oci/entryAuth';
 import { registryLocation } from '../oci/location';
 import { RegistryClient, type RegistryAuth, type RegistryClientOptions } from '../oci/registryClient';
 
@@ -27,18 +28,7 @@ export function authFromDockerConfig(config: unknown, host: string): RegistryAut
   const auths = isRecord(config) && isRecord(config.auths) ? config.auths : {};
   const wanted = normalizedRegistryHost(host);
   const key = Object.keys(auths).find((k) => normalizedRegistryHost(k) === wanted);
-  const entry = key === undefined ? undefined : auths[key];
-  if (!isRecord(entry)) return { kind: 'anonymous' };
-  if (typeof entry.identitytoken === 'string' && entry.identitytoken !== '') {
-    return { kind: 'refreshToken', refreshToken: entry.identitytoken };
-  }
-  if (typeof entry.auth === 'string' && entry.auth !== '') {
-    const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon > 0)
-      return { kind: 'basic', username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
-  }
-  return { kind: 'anonymous' };
+  return authFromEntry(key === undefined ? undefined : auths[key]);
 }
 
 /** The docker config the run uses: the private one when the task wrote it, else the user's. */

@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cancelledBy, throwIfCancelled } from '../core/cancellation';
 import type { RunContext } from '../core/context';
-import type { BuildInputs, DaemonTls } from '../buildInputs/spec';
+import type { BuildInputs } from '../buildInputs/spec';
+import type { DaemonTls } from '../core/daemonTls';
 import { buildctlBuildArgs } from '../buildctl/args';
 import { daemonEnv } from '../daemon/flags';
 import { cancellableDelay, displayCommand, retryReason, type BuildDeps } from '../buildctl/build';
@@ -81,7 +82,8 @@ export async function runPlatformBuilds(
   const firstFailure = new AbortController();
   const stop = AbortSignal.any([signal, firstFailure.signal]);
   const env = daemonEnv(request.env ?? ctx.env, request.tls);
-  const firstRetryDelayMs = secondsVariable(ctx, PUSH_RETRY_DELAY_VARIABLE, DEFAULT_PUSH_RETRY_DELAY_SECONDS);
+  const firstRetryDelayMs =
+    secondsVariable(ctx, PUSH_RETRY_DELAY_VARIABLE, DEFAULT_PUSH_RETRY_DELAY_SECONDS) * 1000;
   if (request.dockerConfigDir !== undefined) env.DOCKER_CONFIG = request.dockerConfigDir;
 
   const buildOne = async (route: PlatformRoute, index: number): Promise<PlatformResult> => {

@@ -96,14 +96,14 @@ function isRetryableStatus(status: number): boolean {
 }
 
 /**
- * The delay before retry number `retryCount + 1`, or undefined to stop: Retry-After on 429/5xx when the
+ * The delay in milliseconds before retry number `retryCount + 1`, or undefined to stop: Retry-After on 429/5xx when the
  * server sends one (capped), else exponential backoff with jitter; transient network errors likewise.
  */
-export function retryDelay(
+export function retryDelayMs(
   info: { retryCount: number; status?: number; retryAfter?: string; errorCode?: string },
   settings: RetrySettings,
   random: () => number,
-  now: number,
+  nowMs: number,
 ): number | undefined {
   if (info.retryCount >= settings.maxRetries) return undefined;
   const retryable =
@@ -111,7 +111,7 @@ export function retryDelay(
       ? isRetryableStatus(info.status)
       : info.errorCode !== undefined && TRANSIENT_CODES.has(info.errorCode);
   if (!retryable) return undefined;
-  const fromHeader = info.status !== undefined ? retryAfterMs(info.retryAfter, now) : undefined;
+  const fromHeader = info.status !== undefined ? retryAfterMs(info.retryAfter, nowMs) : undefined;
   if (fromHeader !== undefined) return Math.min(fromHeader, settings.maxRetryAfterMs);
   const exponential = Math.min(settings.maxDelayMs, settings.baseDelayMs * 2 ** info.retryCount);
   // Half fixed, half random: spreads agents that failed together without ever retrying at once.
@@ -165,7 +165,7 @@ export async function exchangeForRefreshToken(
       const response = state.response;
       const error: RestError | undefined = state.responseError;
       if (signal.aborted) return error === undefined ? { skipStrategy: true } : { errorToThrow: error };
-      const delay = retryDelay(
+      const delayMs = retryDelayMs(
         {
           retryCount: state.retryCount,
           status: response?.status,
@@ -176,13 +176,14 @@ export async function exchangeForRefreshToken(
         random,
         Date.now(),
       );
-      if (delay === undefined) return error === undefined ? { skipStrategy: true } : { errorToThrow: error };
+      if (delayMs === undefined)
+        return error === undefined ? { skipStrategy: true } : { errorToThrow: error };
       deps.onRetry?.({
         attempt: state.retryCount + 2,
-        delayMs: delay,
+        delayMs,
         reason: response !== undefined ? `HTTP ${response.status}` : (error?.code ?? 'network error'),
       });
-      return { retryAfterInMs: delay };
+      return { retryAfterInMs: delayMs };
     },
   };
   const pipeline = rest.createEmptyPipeline();

@@ -24,7 +24,8 @@ import {
   tenantOf,
   type AzureConnection,
 } from './entra';
-import type { RegistrySpec } from './spec';
+import { registryCredential, type RegistryCredential } from './registryCredential';
+import type { RegistryConnection, RegistrySpec } from './spec';
 import {
   classifyTokenFailure,
   CREDENTIAL_TIMEOUT_VARIABLE,
@@ -35,16 +36,7 @@ import {
   tokenFailureMessage,
 } from './tokenFailure';
 
-/** One entry of the private docker config, keyed by registry host as BuildKit looks it up. */
-export interface RegistryCredential {
-  readonly registry: string;
-  readonly username?: string;
-  readonly password?: string;
-  /** An ACR refresh token, written as `identitytoken`. */
-  readonly identityToken?: string;
-  /** Who the credentials belong to, for messages (`service principal … (secret)`); never a secret. */
-  readonly identity?: string;
-}
+export type { RegistryCredential } from './registryCredential';
 
 /** How the requests of one credential phase are bounded, cancelled and recorded. */
 export interface CredentialTransport {
@@ -75,17 +67,15 @@ export const defaultCredentialDeps: CredentialDeps = {
 
 /** The Docker Registry connection's username and password, for the registry parseRegistry resolved. */
 function dockerRegistryCredential(
-  endpointId: string,
-  configKey: string,
-  imageHost: string,
+  registry: RegistryConnection & { readonly kind: 'dockerRegistry' },
   ctx: RunContext,
 ): RegistryCredential[] {
-  const username = ctx.endpoints.authParameter(endpointId, 'username') ?? '';
-  const password = ctx.endpoints.authParameter(endpointId, 'password') ?? '';
-  if (password !== '') ctx.log.setSecret(password);
-  if (username === '' || password === '') throw new Error(ctx.loc('CredDockerIncomplete', imageHost));
-  ctx.log.info(ctx.loc('CredDockerConnection', imageHost, username));
-  return [{ registry: configKey, username, password }];
+  const username = ctx.endpoints.authParameter(registry.endpointId, 'username') ?? '';
+  const password = ctx.endpoints.authParameter(registry.endpointId, 'password') ?? '';
+  const credential = registryCredential(registry, username, { password }, ctx);
+  if (username === '' || password === '') throw new Error(ctx.loc('CredDockerIncomplete', registry.host));
+  ctx.log.info(ctx.loc('CredDockerConnection', registry.host, username));
+  return [credential];
 }
 
 type Audience = 'ACR' | 'ARM';
@@ -173,21 +163,20 @@ async function tryAudience(
  * a failed OIDC request end the phase at once: another audience would fail the same way.
  */
 async function azureCredential(
-  endpointId: string,
-  loginServer: string,
-  via: 'acrDockerRegistry' | undefined,
+  registry: RegistryConnection & { readonly kind: 'azure' },
   push: boolean,
   ctx: RunContext,
   signal: AbortSignal,
   deps: CredentialDeps,
 ): Promise<RegistryCredential[]> {
+  const loginServer = registry.host;
   let connection: AzureConnection;
   try {
-    connection = readAzureConnection(endpointId, ctx);
+    connection = readAzureConnection(registry, ctx);
   } catch (error: unknown) {
     if (error instanceof ConnectionError) {
       throw new Error(
-        via === 'acrDockerRegistry'
+        registry.via === 'acrDockerRegistry'
           ? ctx.loc('CredAcrConnectionUnusable', error.message)
           : ctx.loc('CredConnectionUnusable', error.message),
         { cause: error },
@@ -197,11 +186,12 @@ async function azureCredential(
   }
   const identity = describeIdentity(connection.identity, ctx.loc);
   ctx.log.info(
-    via === 'acrDockerRegistry'
+    registry.via === 'acrDockerRegistry'
       ? ctx.loc('CredAcrConnectionStart', loginServer, identity)
       : ctx.loc('CredAzureStart', loginServer, identity),
   );
-  const timeoutMs = secondsVariable(ctx, CREDENTIAL_TIMEOUT_VARIABLE, DEFAULT_CREDENTIAL_TIMEOUT_SECONDS);
+  const timeoutMs =
+    secondsVariable(ctx, CREDENTIAL_TIMEOUT_VARIABLE, DEFAULT_CREDENTIAL_TIMEOUT_SECONDS) * 1000;
   const transport: CredentialTransport = {
     bounds: { attemptTimeoutMs: timeoutMs },
     signal,
@@ -234,7 +224,7 @@ async function azureCredential(
     const outcome = first.outcome;
     if (outcome.kind === 'ok') {
       ctx.log.info(ctx.loc('CredAudienceAcr', loginServer));
-      return [acrEntry(loginServer, outcome.refreshToken, identity)];
+      return [acrCredential(registry, outcome.refreshToken, identity, ctx)];
     }
     if (outcome.kind === 'failed') {
       throw new Error(ctx.loc('CredExchangeFailed', loginServer, outcome.status ?? '-', outcome.detail));
@@ -255,7 +245,7 @@ async function azureCredential(
   switch (outcome.kind) {
     case 'ok':
       ctx.log.info(ctx.loc('CredAudienceArm', loginServer));
-      return [acrEntry(loginServer, outcome.refreshToken, identity)];
+      return [acrCredential(registry, outcome.refreshToken, identity, ctx)];
     case 'rejected': {
       const role = push ? 'AcrPush' : 'AcrPull';
       throw new Error(
@@ -281,11 +271,19 @@ function proxyOption(proxy: HttpProxy | undefined): { proxy?: HttpProxy } {
 }
 
 /** ACR's docker config entry: the refresh token as identitytoken, with the all-zero user ACR expects. */
-function acrEntry(loginServer: string, refreshToken: string, identity: string): RegistryCredential {
+function acrCredential(
+  registry: RegistryConnection,
+  refreshToken: string,
+  identity: string,
+  ctx: RunContext,
+): RegistryCredential {
   return {
-    registry: loginServer,
-    username: '00000000-0000-0000-0000-000000000000',
-    identityToken: refreshToken,
+    ...registryCredential(
+      registry,
+      '00000000-0000-0000-0000-000000000000',
+      { identityToken: refreshToken },
+      ctx,
+    ),
     identity,
   };
 }
@@ -301,20 +299,12 @@ export async function getRegistryCredentials(
   signal: AbortSignal,
   deps: CredentialDeps = defaultCredentialDeps,
 ): Promise<RegistryCredential[]> {
-  switch (spec.auth.kind) {
+  switch (spec.kind) {
     case 'none':
       return [];
     case 'dockerRegistry':
-      return dockerRegistryCredential(spec.auth.endpointId, spec.auth.configKey, spec.host ?? '', ctx);
+      return dockerRegistryCredential(spec, ctx);
     case 'azure':
-      return azureCredential(
-        spec.auth.endpointId,
-        spec.auth.loginServer,
-        spec.auth.via,
-        access.push,
-        ctx,
-        signal,
-        deps,
-      );
+      return azureCredential(spec, access.push, ctx, signal, deps);
   }
 }

@@ -3,8 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { agentTempDirectory } from '../core/agentTemp';
 import type { RunContext } from '../core/context';
-import type { RegistryCredential } from './credentials';
 import { normalizedRegistryHost } from './dockerRegistry';
+import type { RegistryCredential } from './registryCredential';
 
 /** A docker config directory private to this run, given to buildctl through DOCKER_CONFIG. */
 export interface PrivateDockerConfig {
@@ -17,23 +17,8 @@ export interface PrivateDockerConfig {
 /** A docker config.json: `auths`, `credHelpers`, `credsStore`, and whatever else the user keeps there. */
 export type DockerConfigFile = Record<string, unknown>;
 
-interface AuthEntry {
-  auth?: string;
-  identitytoken?: string;
-  [key: string]: unknown;
-}
-
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** The docker config entry of one credential: `auth` is base64 of `user:password` (password empty for tokens). */
-export function authEntry(credential: RegistryCredential): AuthEntry {
-  const username = credential.username ?? '';
-  const password = credential.identityToken === undefined ? (credential.password ?? '') : '';
-  const entry: AuthEntry = { auth: Buffer.from(`${username}:${password}`).toString('base64') };
-  if (credential.identityToken !== undefined) entry.identitytoken = credential.identityToken;
-  return entry;
 }
 
 /**
@@ -46,7 +31,7 @@ export function mergeDockerConfig(
   user: DockerConfigFile,
   credentials: readonly RegistryCredential[],
 ): DockerConfigFile {
-  const ours = new Set(credentials.map((c) => normalizedRegistryHost(c.registry)));
+  const ours = new Set(credentials.map((c) => c.host));
   const isOurs = (key: string): boolean => ours.has(normalizedRegistryHost(key));
   const merged: DockerConfigFile = { ...user };
 
@@ -68,7 +53,7 @@ export function mergeDockerConfig(
   }
   delete merged.credsStore;
 
-  for (const credential of credentials) auths[credential.registry] = authEntry(credential);
+  for (const credential of credentials) auths[credential.configKey] = credential.entry;
   merged.auths = auths;
   if (Object.keys(helpers).length > 0) merged.credHelpers = helpers;
   else delete merged.credHelpers;
@@ -113,13 +98,6 @@ export function writeDockerConfig(
   ctx: RunContext,
 ): PrivateDockerConfig {
   if (credentials.length === 0) return { dir: undefined, dispose: () => undefined };
-  for (const credential of credentials) {
-    const entry = authEntry(credential);
-    // The base64 form would print the password in clear to anyone who can decode it.
-    if (entry.auth !== undefined && credential.identityToken === undefined) ctx.log.setSecret(entry.auth);
-    if (credential.password !== undefined) ctx.log.setSecret(credential.password);
-    if (credential.identityToken !== undefined) ctx.log.setSecret(credential.identityToken);
-  }
   const source = userConfigPath(ctx.env);
   const merged = mergeDockerConfig(readUserConfig(source, ctx), credentials);
 
@@ -145,6 +123,6 @@ export function writeDockerConfig(
     dispose();
     throw error;
   }
-  ctx.log.info(ctx.loc('CredConfigWritten', credentials.map((c) => c.registry).join(', ')));
+  ctx.log.info(ctx.loc('CredConfigWritten', credentials.map((c) => c.configKey).join(', ')));
   return { dir, dispose };
 }

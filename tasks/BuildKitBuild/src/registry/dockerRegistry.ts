@@ -1,4 +1,5 @@
 import type { EndpointReader } from '../core/context';
+import type { RegistryAddress } from './registryCredential';
 
 /** Docker Hub's key in a docker config: BuildKit asks for `registry-1.docker.io` and looks this key up. */
 export const DOCKER_HUB_CONFIG_KEY = 'https://index.docker.io/v1/';
@@ -9,14 +10,6 @@ const DOCKER_HUB_HOSTS = new Set([
   'registry-1.docker.io',
   'registry.hub.docker.com',
 ]);
-
-/** Where a registry's images are named and under which key its credentials go. */
-export interface RegistryAddress {
-  /** Host images are named under: `docker.io`, `ghcr.io`, `registry.example.com:5000`. */
-  readonly imageHost: string;
-  /** Key of its entry in the docker config's `auths`. */
-  readonly configKey: string;
-}
 
 /**
  * The registry a Docker Registry connection points at: `https://index.docker.io/v1/` (Docker Hub),
@@ -35,9 +28,9 @@ export function registryAddress(raw: string): RegistryAddress | undefined {
   if (url.username !== '' || url.password !== '' || url.hostname === '') return undefined;
   const host = url.host.toLowerCase();
   if (DOCKER_HUB_HOSTS.has(url.hostname.toLowerCase())) {
-    return { imageHost: 'docker.io', configKey: DOCKER_HUB_CONFIG_KEY };
+    return { host: 'docker.io', configKey: DOCKER_HUB_CONFIG_KEY };
   }
-  return { imageHost: host, configKey: host };
+  return { host, configKey: host };
 }
 
 /** The registry URL of a Docker Registry connection: its `registry` parameter, else its URL. */
@@ -51,5 +44,5 @@ export function connectionRegistry(endpointId: string, endpoints: EndpointReader
 /** The host a docker config key stands for, so entries for the same registry can be found: lowercase host[:port]. */
 export function normalizedRegistryHost(key: string): string {
   const address = registryAddress(key);
-  return address === undefined ? key.trim().toLowerCase() : address.imageHost;
+  return address === undefined ? key.trim().toLowerCase() : address.host;
 }

@@ -2,7 +2,7 @@ import type { HttpClient } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/identity';
 import type { HttpProxy, RunContext } from '../core/context';
 import type { Localize } from '../core/localize';
-import { cloudNamed, isPublicAuthority, publicCloud } from './clouds';
+import { isPublicAuthority, type AzureCloud } from './clouds';
 import { sdkProxySettings } from './proxySettings';
 
 /** The identity behind an Azure Resource Manager service connection, one shape per scheme. */
@@ -122,13 +122,16 @@ function scopeOf(resource: string): string | undefined {
 }
 
 /**
- * Reads an Azure Resource Manager connection as the agent hands it over, masking every secret it holds
+ * Reads the identity of an Azure Resource Manager connection (its cloud was read with the registry), masking every secret it holds
  * before anything could print it. Throws ConnectionError (a message saying what to fix) when incomplete.
  */
-export function readAzureConnection(endpointId: string, ctx: RunContext): AzureConnection {
+export function readAzureConnection(
+  registry: { readonly endpointId: string; readonly cloud: AzureCloud },
+  ctx: RunContext,
+): AzureConnection {
+  const { endpointId, cloud } = registry;
   const scheme = ctx.endpoints.scheme(endpointId)?.trim() || 'ServicePrincipal';
   const identity = readIdentity(endpointId, scheme, ctx);
-  const cloud = cloudNamed(ctx.endpoints.data(endpointId, 'environment')) ?? publicCloud();
   const authority =
     ctx.endpoints.data(endpointId, 'activeDirectoryAuthority')?.trim() ||
     ctx.endpoints.data(endpointId, 'environmentAuthorityUrl')?.trim() ||

@@ -65,12 +65,12 @@ export function endpointOf(url: string): string {
 }
 
 /** A Retry-After value (seconds or an HTTP date) in milliseconds; undefined when absent or unreadable. */
-export function retryAfterMs(value: string | undefined, now: number): number | undefined {
+export function retryAfterMs(value: string | undefined, nowMs: number): number | undefined {
   if (value === undefined || value.trim() === '') return undefined;
   const trimmed = value.trim();
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
   const date = Date.parse(trimmed);
-  return Number.isFinite(date) ? Math.max(0, date - now) : undefined;
+  return Number.isFinite(date) ? Math.max(0, date - nowMs) : undefined;
 }
 
 /** The headers through which Azure services ask a client to wait: milliseconds first, as the SDK reads them. */
@@ -84,7 +84,7 @@ export function cutRetryAfter(
   status: number,
   headers: HttpHeaders,
   maxMs: number,
-  now: number,
+  nowMs: number,
 ): { askedMs: number } | undefined {
   if (status !== 429 && status !== 503) return undefined;
   let askedMs = 0;
@@ -92,7 +92,7 @@ export function cutRetryAfter(
     const raw = headers.get(name)?.trim();
     if (raw !== undefined && /^\d+(\.\d+)?$/.test(raw)) askedMs = Math.max(askedMs, Number(raw));
   }
-  askedMs = Math.max(askedMs, retryAfterMs(headers.get('retry-after'), now) ?? 0);
+  askedMs = Math.max(askedMs, retryAfterMs(headers.get('retry-after'), nowMs) ?? 0);
   if (askedMs <= maxMs) return undefined;
   for (const name of MS_HEADERS) if (headers.has(name)) headers.set(name, String(maxMs));
   if (headers.has('retry-after')) headers.set('retry-after', String(maxMs / 1000));

@@ -3,33 +3,35 @@ import type { InputProblem } from '../core/inputErrors';
 import type { RawInputs } from '../core/inputs';
 import { acrConnectionLoginServer, isAcrDockerRegistry } from './acrConnection';
 import { unsupportedAzureConnection } from './azureStack';
+import { cloudNamed, publicCloud, type AzureCloud } from './clouds';
 import { connectionRegistry, registryAddress } from './dockerRegistry';
 import { resolveLoginServer } from './loginServer';
+import type { RegistryAddress } from './registryCredential';
 
-/** How the task gets credentials for the registry. */
-export type RegistryAuth =
-  | {
+/**
+ * The service connection, read once: which endpoint, the registry's host (images are named under it) and
+ * its docker config key, and for Azure the cloud (token scopes, authority). Nothing downstream reads the
+ * endpoint's data again or turns the key back into a host.
+ */
+export type RegistryConnection =
+  | (RegistryAddress & {
       readonly kind: 'azure';
       readonly endpointId: string;
-      readonly loginServer: string;
+      readonly cloud: AzureCloud;
       /** Set when the identity is an ACR-type Docker Registry connection's; absent: an Azure Resource Manager connection's. */
       readonly via?: 'acrDockerRegistry';
-    }
-  | {
-      readonly kind: 'dockerRegistry';
-      readonly endpointId: string;
-      /** Where its credentials go in the docker config (Docker Hub: `https://index.docker.io/v1/`). */
-      readonly configKey: string;
-    }
-  | { readonly kind: 'none' };
+    })
+  | (RegistryAddress & { readonly kind: 'dockerRegistry'; readonly endpointId: string });
 
-export interface RegistrySpec {
-  /** Registry host images are named under (`myacr.azurecr.io`, `docker.io`); undefined: `repository` is a full name. */
-  readonly host: string | undefined;
-  readonly auth: RegistryAuth;
+/** The registry of the run: a service connection, or none (`repository` is a full image name). */
+export type RegistrySpec = RegistryConnection | { readonly kind: 'none' };
+
+const NONE: RegistrySpec = { kind: 'none' };
+
+/** The host images are named under; undefined without a connection. */
+export function registryHost(spec: RegistrySpec): string | undefined {
+  return spec.kind === 'none' ? undefined : spec.host;
 }
-
-const NONE: RegistrySpec = { host: undefined, auth: { kind: 'none' } };
 
 function parseAzure(raw: RawInputs, ctx: RunContext, problems: InputProblem[]): RegistrySpec {
   const endpointId = raw.azureSubscription.trim();
@@ -40,15 +42,20 @@ function parseAzure(raw: RawInputs, ctx: RunContext, problems: InputProblem[]): 
   }
   if (refusedAzureConnection(endpointId, 'azureSubscription', ctx, problems)) return NONE;
   const environment = ctx.endpoints.data(endpointId, 'environment');
-  const result = resolveLoginServer(acr, environment);
+  const cloud = cloudNamed(environment);
+  const result = resolveLoginServer(acr, cloud);
   switch (result.kind) {
     case 'ok':
+      // A full host needs no suffix: a cloud the task does not know gets the public cloud's scopes.
       return {
+        kind: 'azure',
+        endpointId,
+        cloud: cloud ?? publicCloud(),
         host: result.host,
-        auth: { kind: 'azure', endpointId, loginServer: result.host },
+        configKey: result.host,
       };
     case 'unknownCloud':
-      problems.push({ input: 'acr', message: ctx.loc('RegistryAcrCloudUnknown', acr, result.environment) });
+      problems.push({ input: 'acr', message: ctx.loc('RegistryAcrCloudUnknown', acr, environment ?? '') });
       return NONE;
     case 'invalid':
       problems.push({ input: 'acr', message: ctx.loc('RegistryAcrInvalid', acr) });
@@ -79,8 +86,8 @@ function refusedAzureConnection(
 function parseAcrDockerRegistry(endpointId: string, ctx: RunContext, problems: InputProblem[]): RegistrySpec {
   if (refusedAzureConnection(endpointId, 'containerRegistry', ctx, problems)) return NONE;
   const given = acrConnectionLoginServer(endpointId, ctx.endpoints);
-  const result =
-    given === '' ? undefined : resolveLoginServer(given, ctx.endpoints.data(endpointId, 'environment'));
+  const cloud = cloudNamed(ctx.endpoints.data(endpointId, 'environment'));
+  const result = given === '' ? undefined : resolveLoginServer(given, cloud);
   if (result?.kind !== 'ok') {
     problems.push({
       input: 'containerRegistry',
@@ -89,8 +96,12 @@ function parseAcrDockerRegistry(endpointId: string, ctx: RunContext, problems: I
     return NONE;
   }
   return {
+    kind: 'azure',
+    endpointId,
+    cloud: cloud ?? publicCloud(),
     host: result.host,
-    auth: { kind: 'azure', endpointId, loginServer: result.host, via: 'acrDockerRegistry' },
+    configKey: result.host,
+    via: 'acrDockerRegistry',
   };
 }
 
@@ -110,10 +121,7 @@ function parseDockerRegistry(raw: RawInputs, ctx: RunContext, problems: InputPro
     });
     return NONE;
   }
-  return {
-    host: address.imageHost,
-    auth: { kind: 'dockerRegistry', endpointId, configKey: address.configKey },
-  };
+  return { kind: 'dockerRegistry', endpointId, host: address.host, configKey: address.configKey };
 }
 
 /**

@@ -26,7 +26,7 @@ export interface DownloadDeps {
 }
 
 /** The wait after failed attempt number `failedAttempt` (1-based): doubling, capped. */
-export function backoffDelay(policy: RetryPolicy, failedAttempt: number): number {
+export function backoffDelayMs(policy: RetryPolicy, failedAttempt: number): number {
   return Math.min(policy.maxDelayMs, policy.firstDelayMs * 2 ** Math.max(0, failedAttempt - 1));
 }
 
@@ -99,10 +99,10 @@ export async function downloadWithRetries(
       if (attempt >= policy.attempts || !isRetryable(status)) {
         throw new Error(failureMessage(url, attempt, error, ctx), { cause: error });
       }
-      const delay = backoffDelay(policy, attempt);
+      const delayMs = backoffDelayMs(policy, attempt);
       const reason = redactQueryIn(errorText(error), url);
-      ctx.log.info(ctx.loc('InstallRetrying', redactUrl(url), attempt, policy.attempts, reason, delay));
-      await deps.sleep(delay, signal);
+      ctx.log.info(ctx.loc('InstallRetrying', redactUrl(url), attempt, policy.attempts, reason, delayMs));
+      await deps.sleep(delayMs, signal);
     }
   }
 }

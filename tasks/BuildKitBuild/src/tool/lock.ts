@@ -70,18 +70,18 @@ function readOwner(lockDir: string): LockOwner | undefined {
  * before writing its record, or whose record is empty). Undefined when the lock is gone.
  */
 function refreshTimeMs(lockDir: string): number | undefined {
-  let dirTime: number;
+  let dirTimeMs: number;
   try {
-    dirTime = fs.statSync(lockDir).mtimeMs;
+    dirTimeMs = fs.statSync(lockDir).mtimeMs;
   } catch {
     return undefined;
   }
   let fd: number | undefined;
   try {
     fd = fs.openSync(path.join(lockDir, OWNER_FILE), 'r');
-    return Math.max(dirTime, fs.fstatSync(fd).mtimeMs);
+    return Math.max(dirTimeMs, fs.fstatSync(fd).mtimeMs);
   } catch {
-    return dirTime;
+    return dirTimeMs;
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }

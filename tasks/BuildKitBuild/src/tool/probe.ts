@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { captureProcess, describeEnd, succeeded } from '../process/process';
 import { parseBuildctlVersionOutput } from './version';
 
 /** What `buildctl --version` said: the parsed version, or undefined with the raw output. */
@@ -7,25 +7,27 @@ export interface VersionProbe {
   readonly output: string;
 }
 
-/** Runs `<file> --version` (no shell) and parses buildctl's version line. Rejects when it cannot run. */
-export function probeBuildctlVersion(
+const PROBE_TIMEOUT_MS = 60_000;
+
+/**
+ * Runs `<file> --version` (no shell) and parses buildctl's version line. Rejects when it cannot run or
+ * does not succeed, with what it printed.
+ */
+export async function probeBuildctlVersion(
   file: string,
   env: Readonly<Record<string, string | undefined>>,
   signal: AbortSignal,
 ): Promise<VersionProbe> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      file,
-      ['--version'],
-      { env: { ...env }, signal, timeout: 60_000, windowsHide: true, encoding: 'utf8' },
-      (error, stdout, stderr) => {
-        if (error) {
-          reject(new Error(error.message.trim(), { cause: error }));
-          return;
-        }
-        const output = `${stdout}${stderr}`.trim();
-        resolve({ version: parseBuildctlVersionOutput(output), output });
-      },
-    );
+  const { result, output } = await captureProcess({
+    file,
+    args: ['--version'],
+    env,
+    signal,
+    timeoutMs: PROBE_TIMEOUT_MS,
   });
+  if (!succeeded(result)) {
+    const ending = describeEnd(result, PROBE_TIMEOUT_MS);
+    throw new Error(output === '' ? ending : `${ending}: ${output}`);
+  }
+  return { version: parseBuildctlVersionOutput(output), output };
 }
