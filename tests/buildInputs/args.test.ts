@@ -1,107 +1,112 @@
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { buildctlBuildArgs } from '../../tasks/BuildKitBuild/src/buildctl/args';
 import { NO_TLS, type DaemonEndpoint } from '../../tasks/BuildKitBuild/src/daemon/flags';
-import type { BuildInputs, ImageSpec } from '../../tasks/BuildKitBuild/src/buildInputs/spec';
+import type { TaskSpec } from '../../tasks/BuildKitBuild/src/spec';
+import type { Endpoint } from '../support/agent';
+import { dockerRegistryConnection } from '../support/connections';
+import { parseStep, type Step } from '../support/stepInputs';
+
+/**
+ * One table from the step's inputs, as the agent hands them to the task (`INPUT_*` with task.json's
+ * defaults for the rest), through readInputs and parseTaskSpec, to the exact buildctl argv.
+ */
 
 const NOW = new Date('2024-05-01T12:00:00.123Z');
 const ADDR = 'tcp://buildkitd:1234';
 const META = '/tmp/agent/bkb/metadata.json';
 const NAME = 'myacr.azurecr.io/team/app';
+const CREATED = 'label:org.opencontainers.image.created=2024-05-01T12:00:00Z';
 
-/** An exact registry cache ref (an explicit cacheRef with cache: registry): one import, the same export. */
-function exactCache(ref: string, mode: 'min' | 'max'): BuildInputs['cache'] {
-  const colon = ref.lastIndexOf(':');
-  return {
-    kind: 'registry',
-    mode,
-    imports: [ref],
-    export: ref,
-    base: { name: ref.slice(0, colon), tag: ref.slice(colon + 1) },
-    plan: undefined,
-  };
+const ENDPOINTS: Record<string, Endpoint> = {
+  acr: dockerRegistryConnection('https://myacr.azurecr.io', 'robot', 'registry-password'),
+  local: dockerRegistryConnection('http://localhost:5000', 'robot', 'registry-password'),
+};
+
+/**
+ * What every row starts from, so that a row shows only what it is about: the registry connection, one
+ * daemon, and two of task.json's defaults switched off (the registry cache, the pipeline labels), which
+ * rows of their own prove.
+ */
+const BASE: Record<string, string> = {
+  containerRegistry: 'acr',
+  repository: 'team/app',
+  buildkitAddress: ADDR,
+  cache: 'none',
+  addPipelineMetadata: 'false',
+};
+
+/** The pipeline a row runs in; Build.BuildId is what tags defaults to (`$(Build.BuildId)`). */
+const VARIABLES = { 'Build.BuildId': '42' };
+
+const PIPELINE_VARIABLES = {
+  'Build.Repository.Uri': 'https://org@dev.azure.com/org/proj/_git/app',
+  'Build.SourceVersion': 'abc123',
+  'System.TeamFoundationCollectionUri': 'https://dev.azure.com/org/',
+  'System.TeamProject': 'proj',
+};
+
+interface Row {
+  name: string;
+  /** The step's inputs besides BASE (a value '' is an input set to empty). */
+  inputs: Record<string, string>;
+  variables?: Record<string, string>;
+  env?: Record<string, string>;
+  /** The expected argv; `W` is the workspace (System.DefaultWorkingDirectory). */
+  expected: (w: string) => string[];
 }
 
-type Overrides = Omit<Partial<BuildInputs>, 'image'> & { image?: Partial<ImageSpec> };
-
-function inputs(overrides: Overrides = {}): BuildInputs {
-  const { image, ...rest } = overrides;
-  const tags = image?.tags ?? ['42'];
-  const name = image?.name ?? NAME;
-  return {
-    image: {
-      repository: 'team/app',
-      name,
-      tags,
-      refs: tags.map((t) => `${name}:${t}`),
-      push: true,
-      ...image,
-    },
-    daemon: {
-      addresses: [ADDR],
-      tls: { caCert: undefined, cert: undefined, key: undefined, serverName: undefined },
-    },
-    extraArgs: [],
-    context: '/src',
-    dockerfile: '/src/Dockerfile',
-    target: undefined,
-    buildArgs: [],
-    labels: new Map(),
-    pipeline: undefined,
-    platforms: [],
-    secrets: [],
-    namedContexts: [],
-    noCache: false,
-    pull: false,
-    provenance: 'none',
-    sbom: false,
-    cache: { kind: 'none' },
-    cacheFrom: [],
-    cacheTo: [],
-    ...rest,
-  };
-}
-
-/** What every build starts with, for the default context and Dockerfile. */
-const HEAD = [
+const GLOBAL = ['--addr', ADDR];
+/** What every build starts with, for the default context (`.`) and Dockerfile. */
+const head = (w: string) => [
   'build',
   '--progress=plain',
   '--frontend=dockerfile.v0',
   '--local',
-  'context=/src',
+  `context=${w}`,
   '--local',
-  'dockerfile=/src',
+  `dockerfile=${w}`,
   '--opt',
   'filename=Dockerfile',
 ];
-const GLOBAL = ['--addr', ADDR];
-
-/** The daemon a row builds on: the row's address (default ADDR) with the TLS of its inputs. */
-const at = (given: BuildInputs, address = ADDR): DaemonEndpoint => ({ address, tls: given.daemon.tls });
-const OUTPUT = ['--output', `type=image,name=${NAME}:42,push=true`];
-const TAIL = [...OUTPUT, '--metadata-file', META];
-
-interface Row {
-  name: string;
-  inputs: BuildInputs;
-  address?: string;
-  expected: string[];
-}
-
-const PIPELINE = {
-  kind: 'build' as const,
-  sourceUri: 'https://dev.azure.com/org/proj/_git/app',
-  revision: 'abc123',
-  buildUrl: 'https://dev.azure.com/org/proj/_build/results?buildId=42',
-};
+const TAIL = ['--output', `type=image,name=${NAME}:42,push=true`, '--metadata-file', META];
 
 const rows: Row[] = [
-  { name: 'minimal: one tag, push', inputs: inputs(), expected: [...GLOBAL, ...HEAD, ...TAIL] },
+  {
+    name: 'minimal: one tag (Build.BuildId), push',
+    inputs: {},
+    expected: (w) => [...GLOBAL, ...head(w), ...TAIL],
+  },
+  {
+    name: "task.json's defaults: the registry cache at <image>:buildcache, mode max, and the pipeline labels",
+    inputs: { cache: 'registry', addPipelineMetadata: 'true' },
+    variables: PIPELINE_VARIABLES,
+    expected: (w) => [
+      ...GLOBAL,
+      ...head(w),
+      '--opt',
+      'label:org.opencontainers.image.source=https://dev.azure.com/org/proj/_git/app',
+      '--opt',
+      'label:org.opencontainers.image.revision=abc123',
+      '--opt',
+      CREATED,
+      '--opt',
+      'label:com.azure.dev.image.build.builduri=https://dev.azure.com/org/proj/_build/results?buildId=42',
+      '--import-cache',
+      `type=registry,ref=${NAME}:buildcache`,
+      '--export-cache',
+      `type=registry,ref=${NAME}:buildcache,mode=max,ignore-error=true`,
+      ...TAIL,
+    ],
+  },
   {
     name: 'several tags: the name list is one CSV-quoted field',
-    inputs: inputs({ image: { tags: ['42', 'latest'] } }),
-    expected: [
+    inputs: { tags: '42\nlatest' },
+    expected: (w) => [
       ...GLOBAL,
-      ...HEAD,
+      ...head(w),
       '--output',
       `type=image,"name=${NAME}:42,${NAME}:latest",push=true`,
       '--metadata-file',
@@ -110,10 +115,10 @@ const rows: Row[] = [
   },
   {
     name: 'push false',
-    inputs: inputs({ image: { push: false } }),
-    expected: [
+    inputs: { push: 'false' },
+    expected: (w) => [
       ...GLOBAL,
-      ...HEAD,
+      ...head(w),
       '--output',
       `type=image,name=${NAME}:42,push=false`,
       '--metadata-file',
@@ -122,64 +127,53 @@ const rows: Row[] = [
   },
   {
     name: 'push false without tags: an unnamed image',
-    inputs: inputs({ image: { push: false, tags: [] } }),
-    expected: [...GLOBAL, ...HEAD, '--output', 'type=image,push=false', '--metadata-file', META],
+    inputs: { push: 'false', tags: '' },
+    expected: (w) => [...GLOBAL, ...head(w), '--output', 'type=image,push=false', '--metadata-file', META],
   },
   {
     name: 'a unix socket address',
-    inputs: inputs(),
-    address: 'unix:///run/buildkit/buildkitd.sock',
-    expected: ['--addr', 'unix:///run/buildkit/buildkitd.sock', ...HEAD, ...TAIL],
+    inputs: { buildkitAddress: 'unix:///run/buildkit/buildkitd.sock' },
+    expected: (w) => ['--addr', 'unix:///run/buildkit/buildkitd.sock', ...head(w), ...TAIL],
   },
   {
-    name: 'TLS with a CA only: global flags before build',
-    inputs: inputs({
-      daemon: {
-        addresses: [ADDR],
-        tls: { caCert: '/certs/ca.pem', cert: undefined, key: undefined, serverName: undefined },
-      },
-    }),
-    expected: [...GLOBAL, '--tlscacert', '/certs/ca.pem', ...HEAD, ...TAIL],
+    name: 'TLS with a CA only: global flags before build, the path resolved in the workspace',
+    inputs: { tlsCaCert: 'certs/ca.pem' },
+    expected: (w) => [...GLOBAL, '--tlscacert', `${w}/certs/ca.pem`, ...head(w), ...TAIL],
   },
   {
     name: 'mutual TLS with a server name',
-    inputs: inputs({
-      daemon: {
-        addresses: [ADDR],
-        tls: {
-          caCert: '/certs/ca.pem',
-          cert: '/certs/cert.pem',
-          key: '/certs/key.pem',
-          serverName: 'buildkitd.buildkit.svc',
-        },
-      },
-    }),
-    expected: [
+    inputs: {
+      tlsCaCert: 'certs/ca.pem',
+      tlsCert: 'certs/cert.pem',
+      tlsKey: 'certs/key.pem',
+      tlsServerName: 'buildkitd.buildkit.svc',
+    },
+    expected: (w) => [
       ...GLOBAL,
       '--tlscacert',
-      '/certs/ca.pem',
+      `${w}/certs/ca.pem`,
       '--tlscert',
-      '/certs/cert.pem',
+      `${w}/certs/cert.pem`,
       '--tlskey',
-      '/certs/key.pem',
+      `${w}/certs/key.pem`,
       '--tlsservername',
       'buildkitd.buildkit.svc',
-      ...HEAD,
+      ...head(w),
       ...TAIL,
     ],
   },
   {
     name: 'a Dockerfile in a sub-directory with another name',
-    inputs: inputs({ dockerfile: '/src/docker/app.Dockerfile' }),
-    expected: [
+    inputs: { dockerfile: 'docker/app.Dockerfile' },
+    expected: (w) => [
       ...GLOBAL,
       'build',
       '--progress=plain',
       '--frontend=dockerfile.v0',
       '--local',
-      'context=/src',
+      `context=${w}`,
       '--local',
-      'dockerfile=/src/docker',
+      `dockerfile=${w}/docker`,
       '--opt',
       'filename=app.Dockerfile',
       ...TAIL,
@@ -187,21 +181,15 @@ const rows: Row[] = [
   },
   {
     name: 'target',
-    inputs: inputs({ target: 'runtime' }),
-    expected: [...GLOBAL, ...HEAD, '--opt', 'target=runtime', ...TAIL],
+    inputs: { target: 'runtime' },
+    expected: (w) => [...GLOBAL, ...head(w), '--opt', 'target=runtime', ...TAIL],
   },
   {
     name: 'build args in order, values kept verbatim (spaces, =, empty)',
-    inputs: inputs({
-      buildArgs: [
-        { name: 'VERSION', value: '1.2.3' },
-        { name: 'FLAGS', value: '-a -b=c' },
-        { name: 'EMPTY', value: '' },
-      ],
-    }),
-    expected: [
+    inputs: { buildArgs: 'VERSION=1.2.3\nFLAGS=-a -b=c\nEMPTY=' },
+    expected: (w) => [
       ...GLOBAL,
-      ...HEAD,
+      ...head(w),
       '--opt',
       'build-arg:VERSION=1.2.3',
       '--opt',
@@ -213,15 +201,10 @@ const rows: Row[] = [
   },
   {
     name: 'user labels',
-    inputs: inputs({
-      labels: new Map([
-        ['com.example.team', 'payments'],
-        ['maintainer', 'a, b'],
-      ]),
-    }),
-    expected: [
+    inputs: { labels: 'com.example.team=payments\nmaintainer=a, b' },
+    expected: (w) => [
       ...GLOBAL,
-      ...HEAD,
+      ...head(w),
       '--opt',
       'label:com.example.team=payments',
       '--opt',
@@ -230,17 +213,18 @@ const rows: Row[] = [
     ],
   },
   {
-    name: 'pipeline labels: source, revision, created (RFC 3339 to the second), build URL',
-    inputs: inputs({ pipeline: PIPELINE }),
-    expected: [
+    name: 'pipeline labels: source (without user), revision, created (RFC 3339 to the second), build URL',
+    inputs: { addPipelineMetadata: 'true' },
+    variables: PIPELINE_VARIABLES,
+    expected: (w) => [
       ...GLOBAL,
-      ...HEAD,
+      ...head(w),
       '--opt',
       'label:org.opencontainers.image.source=https://dev.azure.com/org/proj/_git/app',
       '--opt',
       'label:org.opencontainers.image.revision=abc123',
       '--opt',
-      'label:org.opencontainers.image.created=2024-05-01T12:00:00Z',
+      CREATED,
       '--opt',
       'label:com.azure.dev.image.build.builduri=https://dev.azure.com/org/proj/_build/results?buildId=42',
       ...TAIL,
@@ -248,35 +232,32 @@ const rows: Row[] = [
   },
   {
     name: 'pipeline labels without the facts the pipeline lacks',
-    inputs: inputs({
-      pipeline: { kind: 'build', sourceUri: undefined, revision: 'abc123', buildUrl: undefined },
-    }),
-    expected: [
+    inputs: { addPipelineMetadata: 'true' },
+    variables: { 'Build.SourceVersion': 'abc123' },
+    expected: (w) => [
       ...GLOBAL,
-      ...HEAD,
+      ...head(w),
       '--opt',
       'label:org.opencontainers.image.revision=abc123',
       '--opt',
-      'label:org.opencontainers.image.created=2024-05-01T12:00:00Z',
+      CREATED,
       ...TAIL,
     ],
   },
   {
     name: 'a user label overrides the pipeline label with the same key',
-    inputs: inputs({
-      pipeline: { kind: 'build', sourceUri: 'https://x/repo', revision: undefined, buildUrl: undefined },
-      labels: new Map([
-        ['org.opencontainers.image.source', 'https://github.com/org/app'],
-        ['tier', 'web'],
-      ]),
-    }),
-    expected: [
+    inputs: {
+      addPipelineMetadata: 'true',
+      labels: 'org.opencontainers.image.source=https://github.com/org/app\ntier=web',
+    },
+    variables: { 'Build.Repository.Uri': 'https://x/repo' },
+    expected: (w) => [
       ...GLOBAL,
-      ...HEAD,
+      ...head(w),
       '--opt',
       'label:org.opencontainers.image.source=https://github.com/org/app',
       '--opt',
-      'label:org.opencontainers.image.created=2024-05-01T12:00:00Z',
+      CREATED,
       '--opt',
       'label:tier=web',
       ...TAIL,
@@ -284,24 +265,28 @@ const rows: Row[] = [
   },
   {
     name: 'one platform',
-    inputs: inputs({ platforms: ['linux/arm64'] }),
-    expected: [...GLOBAL, ...HEAD, '--opt', 'platform=linux/arm64', ...TAIL],
+    inputs: { platforms: 'linux/arm64' },
+    expected: (w) => [...GLOBAL, ...head(w), '--opt', 'platform=linux/arm64', ...TAIL],
   },
   {
     name: 'several platforms in one option',
-    inputs: inputs({ platforms: ['linux/amd64', 'linux/arm64', 'linux/arm/v7'] }),
-    expected: [...GLOBAL, ...HEAD, '--opt', 'platform=linux/amd64,linux/arm64,linux/arm/v7', ...TAIL],
+    inputs: { platforms: 'linux/amd64,linux/arm64,linux/arm/v7' },
+    expected: (w) => [
+      ...GLOBAL,
+      ...head(w),
+      '--opt',
+      'platform=linux/amd64,linux/arm64,linux/arm/v7',
+      ...TAIL,
+    ],
   },
   {
     name: 'a local named context',
-    inputs: inputs({
-      namedContexts: [{ name: 'shared', kind: 'local', localName: 'shared', path: '/src/shared' }],
-    }),
-    expected: [
+    inputs: { buildContexts: 'shared=./shared' },
+    expected: (w) => [
       ...GLOBAL,
-      ...HEAD,
+      ...head(w),
       '--local',
-      'shared=/src/shared',
+      `shared=${w}/shared`,
       '--opt',
       'context:shared=local:shared',
       ...TAIL,
@@ -309,14 +294,12 @@ const rows: Row[] = [
   },
   {
     name: 'a local named context whose name is not a plain word',
-    inputs: inputs({
-      namedContexts: [{ name: 'alpine:3.20', kind: 'local', localName: 'ctx1', path: '/src/alpine' }],
-    }),
-    expected: [
+    inputs: { buildContexts: 'alpine:3.20=./alpine' },
+    expected: (w) => [
       ...GLOBAL,
-      ...HEAD,
+      ...head(w),
       '--local',
-      'ctx1=/src/alpine',
+      `ctx1=${w}/alpine`,
       '--opt',
       'context:alpine:3.20=local:ctx1',
       ...TAIL,
@@ -324,14 +307,10 @@ const rows: Row[] = [
   },
   {
     name: 'an image named context',
-    inputs: inputs({
-      namedContexts: [
-        { name: 'base', kind: 'source', source: 'docker-image://docker.io/library/alpine:3.20' },
-      ],
-    }),
-    expected: [
+    inputs: { buildContexts: 'base=docker-image://docker.io/library/alpine:3.20' },
+    expected: (w) => [
       ...GLOBAL,
-      ...HEAD,
+      ...head(w),
       '--opt',
       'context:base=docker-image://docker.io/library/alpine:3.20',
       ...TAIL,
@@ -339,63 +318,64 @@ const rows: Row[] = [
   },
   {
     name: 'a file secret',
-    inputs: inputs({ secrets: [{ id: 'npmrc', kind: 'file', path: '/agent/_temp/.npmrc' }] }),
-    expected: [...GLOBAL, ...HEAD, '--secret', 'id=npmrc,src=/agent/_temp/.npmrc', ...TAIL],
+    inputs: { secrets: 'id=npmrc,src=.npmrc' },
+    expected: (w) => [...GLOBAL, ...head(w), '--secret', `id=npmrc,src=${w}/.npmrc`, ...TAIL],
   },
   {
     name: 'an environment secret: the value never appears',
-    inputs: inputs({ secrets: [{ id: 'token', kind: 'env', variable: 'NPM_TOKEN' }] }),
-    expected: [...GLOBAL, ...HEAD, '--secret', 'id=token,env=NPM_TOKEN', ...TAIL],
+    inputs: { secrets: 'id=token,env=NPM_TOKEN' },
+    env: { NPM_TOKEN: 'npm-token-value-Qx81' },
+    expected: (w) => [...GLOBAL, ...head(w), '--secret', 'id=token,env=NPM_TOKEN', ...TAIL],
   },
   {
     name: 'a secret file whose path holds a comma is CSV-quoted',
-    inputs: inputs({ secrets: [{ id: 'cfg', kind: 'file', path: '/a,b/cfg' }] }),
-    expected: [...GLOBAL, ...HEAD, '--secret', 'id=cfg,"src=/a,b/cfg"', ...TAIL],
+    inputs: { secrets: 'id=cfg,"src=a,b/cfg"' },
+    expected: (w) => [...GLOBAL, ...head(w), '--secret', `id=cfg,"src=${w}/a,b/cfg"`, ...TAIL],
   },
   {
     name: 'provenance min',
-    inputs: inputs({ provenance: 'min' }),
-    expected: [...GLOBAL, ...HEAD, '--opt', 'attest:provenance=mode=min', ...TAIL],
+    inputs: { provenance: 'min' },
+    expected: (w) => [...GLOBAL, ...head(w), '--opt', 'attest:provenance=mode=min', ...TAIL],
   },
   {
     name: 'provenance max',
-    inputs: inputs({ provenance: 'max' }),
-    expected: [...GLOBAL, ...HEAD, '--opt', 'attest:provenance=mode=max', ...TAIL],
+    inputs: { provenance: 'max' },
+    expected: (w) => [...GLOBAL, ...head(w), '--opt', 'attest:provenance=mode=max', ...TAIL],
   },
   {
     name: 'sbom',
-    inputs: inputs({ sbom: true }),
-    expected: [...GLOBAL, ...HEAD, '--opt', 'attest:sbom=', ...TAIL],
+    inputs: { sbom: 'true' },
+    expected: (w) => [...GLOBAL, ...head(w), '--opt', 'attest:sbom=', ...TAIL],
   },
   {
     name: 'no-cache',
-    inputs: inputs({ noCache: true }),
-    expected: [...GLOBAL, ...HEAD, '--no-cache', ...TAIL],
+    inputs: { noCache: 'true' },
+    expected: (w) => [...GLOBAL, ...head(w), '--no-cache', ...TAIL],
   },
   {
     name: 'pull',
-    inputs: inputs({ pull: true }),
-    expected: [...GLOBAL, ...HEAD, '--opt', 'image-resolve-mode=pull', ...TAIL],
+    inputs: { pull: 'true' },
+    expected: (w) => [...GLOBAL, ...head(w), '--opt', 'image-resolve-mode=pull', ...TAIL],
   },
   {
-    name: 'registry cache, mode max, export errors ignored',
-    inputs: inputs({ cache: exactCache(`${NAME}:buildcache`, 'max') }),
-    expected: [
+    name: 'an explicit registry cache ref, mode max: one import, the same export, export errors ignored',
+    inputs: { cache: 'registry', cacheRef: `${NAME}:cache-main`, cacheMode: 'max' },
+    expected: (w) => [
       ...GLOBAL,
-      ...HEAD,
+      ...head(w),
       '--import-cache',
-      `type=registry,ref=${NAME}:buildcache`,
+      `type=registry,ref=${NAME}:cache-main`,
       '--export-cache',
-      `type=registry,ref=${NAME}:buildcache,mode=max,ignore-error=true`,
+      `type=registry,ref=${NAME}:cache-main,mode=max,ignore-error=true`,
       ...TAIL,
     ],
   },
   {
-    name: 'registry cache, mode min',
-    inputs: inputs({ cache: exactCache('myacr.azurecr.io/cache/app:main', 'min') }),
-    expected: [
+    name: 'registry cache, mode min, in another repository',
+    inputs: { cache: 'registry', cacheRef: 'myacr.azurecr.io/cache/app:main', cacheMode: 'min' },
+    expected: (w) => [
       ...GLOBAL,
-      ...HEAD,
+      ...head(w),
       '--import-cache',
       'type=registry,ref=myacr.azurecr.io/cache/app:main',
       '--export-cache',
@@ -405,15 +385,12 @@ const rows: Row[] = [
   },
   {
     name: 'registry cache when push is false: imported, not exported',
-    inputs: inputs({
-      image: { push: false },
-      cache: exactCache(`${NAME}:buildcache`, 'max'),
-    }),
-    expected: [
+    inputs: { push: 'false', cache: 'registry', cacheRef: `${NAME}:cache-main` },
+    expected: (w) => [
       ...GLOBAL,
-      ...HEAD,
+      ...head(w),
       '--import-cache',
-      `type=registry,ref=${NAME}:buildcache`,
+      `type=registry,ref=${NAME}:cache-main`,
       '--output',
       `type=image,name=${NAME}:42,push=false`,
       '--metadata-file',
@@ -422,20 +399,21 @@ const rows: Row[] = [
   },
   {
     name: 'extra cacheFrom and cacheTo lines after the registry cache, as given',
-    inputs: inputs({
-      cache: exactCache(`${NAME}:buildcache`, 'max'),
-      cacheFrom: ['type=azblob,account_url=https://a.blob.core.windows.net,name=app'],
-      cacheTo: ['type=azblob,account_url=https://a.blob.core.windows.net,name=app,mode=max'],
-    }),
-    expected: [
+    inputs: {
+      cache: 'registry',
+      cacheRef: `${NAME}:cache-main`,
+      cacheFrom: 'type=azblob,account_url=https://a.blob.core.windows.net,name=app',
+      cacheTo: 'type=azblob,account_url=https://a.blob.core.windows.net,name=app,mode=max',
+    },
+    expected: (w) => [
       ...GLOBAL,
-      ...HEAD,
+      ...head(w),
       '--import-cache',
-      `type=registry,ref=${NAME}:buildcache`,
+      `type=registry,ref=${NAME}:cache-main`,
       '--import-cache',
       'type=azblob,account_url=https://a.blob.core.windows.net,name=app',
       '--export-cache',
-      `type=registry,ref=${NAME}:buildcache,mode=max,ignore-error=true`,
+      `type=registry,ref=${NAME}:cache-main,mode=max,ignore-error=true`,
       '--export-cache',
       'type=azblob,account_url=https://a.blob.core.windows.net,name=app,mode=max',
       ...TAIL,
@@ -443,68 +421,71 @@ const rows: Row[] = [
   },
   {
     name: 'cacheFrom alone with cache none',
-    inputs: inputs({ cacheFrom: ['type=registry,ref=docker.io/org/app:cache'] }),
-    expected: [...GLOBAL, ...HEAD, '--import-cache', 'type=registry,ref=docker.io/org/app:cache', ...TAIL],
+    inputs: { cacheFrom: 'type=registry,ref=docker.io/org/app:cache' },
+    expected: (w) => [
+      ...GLOBAL,
+      ...head(w),
+      '--import-cache',
+      'type=registry,ref=docker.io/org/app:cache',
+      ...TAIL,
+    ],
   },
   {
-    name: 'extraArgs come last, word for word',
-    inputs: inputs({ extraArgs: ['--allow', 'network.host', '--opt', 'build-arg:A=b c'] }),
-    expected: [...GLOBAL, ...HEAD, ...TAIL, '--allow', 'network.host', '--opt', 'build-arg:A=b c'],
+    name: 'extraArgs come last, split like a shell splits words',
+    inputs: { extraArgs: '--allow network.host --opt "build-arg:A=b c"' },
+    expected: (w) => [...GLOBAL, ...head(w), ...TAIL, '--allow', 'network.host', '--opt', 'build-arg:A=b c'],
   },
   {
     name: 'a registry with a port',
-    inputs: inputs({ image: { name: 'localhost:5000/app' } }),
-    expected: [
+    inputs: { containerRegistry: 'local' },
+    expected: (w) => [
       ...GLOBAL,
-      ...HEAD,
+      ...head(w),
       '--output',
-      'type=image,name=localhost:5000/app:42,push=true',
+      'type=image,name=localhost:5000/team/app:42,push=true',
       '--metadata-file',
       META,
     ],
   },
   {
     name: 'everything at once, in the documented order',
-    inputs: inputs({
-      image: { tags: ['1.0', 'latest'] },
-      daemon: {
-        addresses: [ADDR],
-        tls: { caCert: '/c/ca.pem', cert: '/c/cert.pem', key: '/c/key.pem', serverName: 'bk' },
-      },
+    inputs: {
+      tags: '1.0\nlatest',
+      tlsCaCert: 'certs/ca.pem',
+      tlsCert: 'certs/cert.pem',
+      tlsKey: 'certs/key.pem',
+      tlsServerName: 'bk',
       target: 'final',
-      buildArgs: [{ name: 'A', value: '1' }],
-      labels: new Map([['team', 'x']]),
-      pipeline: PIPELINE,
-      platforms: ['linux/amd64', 'linux/arm64'],
-      namedContexts: [
-        { name: 'shared', kind: 'local', localName: 'shared', path: '/src/shared' },
-        { name: 'base', kind: 'source', source: 'docker-image://alpine:3.20' },
-      ],
-      secrets: [
-        { id: 'npmrc', kind: 'file', path: '/t/.npmrc' },
-        { id: 'token', kind: 'env', variable: 'TOKEN' },
-      ],
+      buildArgs: 'A=1',
+      labels: 'team=x',
+      addPipelineMetadata: 'true',
+      platforms: 'linux/amd64,linux/arm64',
+      buildContexts: 'shared=./shared\nbase=docker-image://alpine:3.20',
+      secrets: 'id=npmrc,src=.npmrc\nid=token,env=TOKEN',
       provenance: 'max',
-      sbom: true,
-      noCache: true,
-      pull: true,
-      cache: exactCache(`${NAME}:buildcache`, 'max'),
-      cacheFrom: ['type=local,src=/cache'],
-      cacheTo: ['type=local,dest=/cache'],
-      extraArgs: ['--ssh', 'default'],
-    }),
-    expected: [
+      sbom: 'true',
+      noCache: 'true',
+      pull: 'true',
+      cache: 'registry',
+      cacheRef: `${NAME}:cache-main`,
+      cacheFrom: 'type=local,src=/cache',
+      cacheTo: 'type=local,dest=/cache',
+      extraArgs: '--ssh default',
+    },
+    variables: PIPELINE_VARIABLES,
+    env: { TOKEN: 'token-value-Mv02' },
+    expected: (w) => [
       '--addr',
       ADDR,
       '--tlscacert',
-      '/c/ca.pem',
+      `${w}/certs/ca.pem`,
       '--tlscert',
-      '/c/cert.pem',
+      `${w}/certs/cert.pem`,
       '--tlskey',
-      '/c/key.pem',
+      `${w}/certs/key.pem`,
       '--tlsservername',
       'bk',
-      ...HEAD,
+      ...head(w),
       '--opt',
       'target=final',
       '--opt',
@@ -514,7 +495,7 @@ const rows: Row[] = [
       '--opt',
       'label:org.opencontainers.image.revision=abc123',
       '--opt',
-      'label:org.opencontainers.image.created=2024-05-01T12:00:00Z',
+      CREATED,
       '--opt',
       'label:com.azure.dev.image.build.builduri=https://dev.azure.com/org/proj/_build/results?buildId=42',
       '--opt',
@@ -522,13 +503,13 @@ const rows: Row[] = [
       '--opt',
       'platform=linux/amd64,linux/arm64',
       '--local',
-      'shared=/src/shared',
+      `shared=${w}/shared`,
       '--opt',
       'context:shared=local:shared',
       '--opt',
       'context:base=docker-image://alpine:3.20',
       '--secret',
-      'id=npmrc,src=/t/.npmrc',
+      `id=npmrc,src=${w}/.npmrc`,
       '--secret',
       'id=token,env=TOKEN',
       '--opt',
@@ -539,11 +520,11 @@ const rows: Row[] = [
       '--opt',
       'image-resolve-mode=pull',
       '--import-cache',
-      `type=registry,ref=${NAME}:buildcache`,
+      `type=registry,ref=${NAME}:cache-main`,
       '--import-cache',
       'type=local,src=/cache',
       '--export-cache',
-      `type=registry,ref=${NAME}:buildcache,mode=max,ignore-error=true`,
+      `type=registry,ref=${NAME}:cache-main,mode=max,ignore-error=true`,
       '--export-cache',
       'type=local,dest=/cache',
       '--output',
@@ -556,41 +537,89 @@ const rows: Row[] = [
   },
 ];
 
-describe('buildctlBuildArgs', () => {
-  it('gives a daemon without TLS (one started for the job) no TLS flags, whatever the TLS inputs say', () => {
-    const given = inputs({
-      daemon: { addresses: [], tls: { caCert: '/ca.pem', cert: '/c.pem', key: '/k.pem', serverName: 'x' } },
-    });
-    const args = buildctlBuildArgs(given, { address: 'unix:///tmp/job.sock', tls: NO_TLS }, META, NOW);
-    assert.deepEqual(args.slice(0, 3), ['--addr', 'unix:///tmp/job.sock', 'build']);
-    assert.ok(!args.some((a) => a.startsWith('--tls')));
+/** The daemon a build goes to when buildkitAddress names one: that address, with the TLS of the inputs. */
+function configuredDaemon(spec: TaskSpec): DaemonEndpoint {
+  const address = spec.build.daemon.addresses[0];
+  if (address === undefined) throw new Error('the row names no buildkitAddress');
+  return { address, tls: spec.build.daemon.tls };
+}
+
+describe('buildctl argv from the step inputs (INPUT_* → readInputs → parseTaskSpec → buildctlBuildArgs)', () => {
+  let workspace: string;
+
+  const step = (row: Pick<Row, 'inputs' | 'variables' | 'env'>): Step => ({
+    inputs: { ...BASE, ...row.inputs },
+    variables: { ...VARIABLES, ...row.variables },
+    env: row.env ?? {},
+    endpoints: ENDPOINTS,
+    workspace,
   });
 
-  it('has a table of at least 30 rows', () => {
-    assert.ok(rows.length >= 30, `${rows.length} rows`);
+  before(() => {
+    workspace = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'bkb-args-')));
+    fs.writeFileSync(path.join(workspace, 'Dockerfile'), 'FROM scratch\n');
+    fs.mkdirSync(path.join(workspace, 'docker'));
+    fs.writeFileSync(path.join(workspace, 'docker', 'app.Dockerfile'), 'FROM scratch\n');
+    for (const dir of ['shared', 'alpine', 'certs', 'a,b']) fs.mkdirSync(path.join(workspace, dir));
+    for (const pem of ['ca.pem', 'cert.pem', 'key.pem']) {
+      fs.writeFileSync(path.join(workspace, 'certs', pem), 'PEM\n');
+    }
+    fs.writeFileSync(path.join(workspace, '.npmrc'), 'registry=https://npm.example\n');
+    fs.writeFileSync(path.join(workspace, 'a,b', 'cfg'), 'setting=1\n');
+  });
+
+  after(() => {
+    fs.rmSync(workspace, { recursive: true, force: true });
   });
 
   for (const row of rows) {
     it(row.name, () => {
-      assert.deepEqual(buildctlBuildArgs(row.inputs, at(row.inputs, row.address), META, NOW), row.expected);
+      const spec = parseStep(step(row));
+      assert.deepEqual(
+        buildctlBuildArgs(spec.build, configuredDaemon(spec), META, NOW),
+        row.expected(workspace),
+      );
     });
   }
 
+  it('gives a daemon without TLS (one started for the job) no TLS flags, whatever the TLS inputs say', () => {
+    const spec = parseStep(
+      step({
+        inputs: {
+          buildkitAddress: '',
+          tlsCaCert: 'certs/ca.pem',
+          tlsCert: 'certs/cert.pem',
+          tlsKey: 'certs/key.pem',
+          tlsServerName: 'x',
+        },
+      }),
+    );
+    const args = buildctlBuildArgs(spec.build, { address: 'unix:///tmp/job.sock', tls: NO_TLS }, META, NOW);
+    assert.deepEqual(args.slice(0, 3), ['--addr', 'unix:///tmp/job.sock', 'build']);
+    assert.deepEqual(
+      args.filter((a) => a.startsWith('--tls')),
+      [],
+    );
+  });
+
   it('is pure: the same inputs give the same array, and the inputs are not changed', () => {
-    const given = inputs({ labels: new Map([['a', 'b']]), pipeline: PIPELINE });
-    const copy = structuredClone(given);
-    const first = buildctlBuildArgs(given, at(given), META, NOW);
-    assert.deepEqual(buildctlBuildArgs(given, at(given), META, NOW), first);
-    assert.deepEqual(given, copy);
+    const spec = parseStep(
+      step({ inputs: { labels: 'a=b', addPipelineMetadata: 'true' }, variables: PIPELINE_VARIABLES }),
+    );
+    const copy = structuredClone(spec.build);
+    const first = buildctlBuildArgs(spec.build, configuredDaemon(spec), META, NOW);
+    assert.deepEqual(buildctlBuildArgs(spec.build, configuredDaemon(spec), META, NOW), first);
+    assert.deepEqual(spec.build, copy);
   });
 
   it('stamps the current time when no time is given', () => {
+    const spec = parseStep(step({ inputs: { addPipelineMetadata: 'true' }, variables: PIPELINE_VARIABLES }));
     // The label has whole seconds: the stamp lies between the second before the call and the end of it.
     const before = Math.floor(Date.now() / 1000) * 1000;
-    const args = buildctlBuildArgs(inputs({ pipeline: PIPELINE }), { address: ADDR, tls: NO_TLS }, META);
+    const args = buildctlBuildArgs(spec.build, configuredDaemon(spec), META);
     const after = Date.now();
     const created = args.find((a) => a.startsWith('label:org.opencontainers.image.created='));
-    assert.ok(created !== undefined);
+    assert.ok(created !== undefined, args.join(' '));
     const stamp = Date.parse(created.slice(created.indexOf('=') + 1));
     assert.ok(stamp >= before && stamp <= after, created);
   });

@@ -80,7 +80,7 @@ export function parseVsoCommands(stdout: string): VsoCommand[] {
   return commands;
 }
 
-const variableKey = (name: string) => name.replace(/\./g, '_').toUpperCase();
+export const variableKey = (name: string): string => name.replace(/\./g, '_').toUpperCase();
 
 /** Expands `$(Some.Variable)` macros in a default value the way the agent does. */
 function expandMacros(value: string, variables: Record<string, string>): string {
