@@ -1,73 +1,10 @@
 import * as assert from 'node:assert/strict';
 import { FailureTracker } from '../../tasks/BuildKitBuild/src/buildctl/errors';
-import { LineSplitter } from '../../tasks/BuildKitBuild/src/process/lines';
 import { parseBuildMetadata } from '../../tasks/BuildKitBuild/src/buildctl/metadata';
 import { isDockerfileStep, ProgressTracker } from '../../tasks/BuildKitBuild/src/buildctl/progress';
-import { rendezvousOrder } from '../../tasks/BuildKitBuild/src/daemon/rendezvous';
 import { code, formatDuration, renderSummary } from '../../tasks/BuildKitBuild/src/buildctl/summary';
 import { displayCommand } from '../../tasks/BuildKitBuild/src/buildctl/build';
 import { localizer } from '../support/fakeContext';
-
-const daemons = ['tcp://a:1234', 'tcp://b:1234', 'tcp://c:1234'];
-
-describe('rendezvous ordering of daemons', () => {
-  it('is stable: the same repository always gives the same order, whatever the input order', () => {
-    const order = rendezvousOrder(daemons, 'team/app');
-    assert.deepEqual(rendezvousOrder([...daemons].reverse(), 'team/app'), order);
-    assert.deepEqual(rendezvousOrder(daemons, 'team/app'), order);
-    assert.deepEqual([...order].sort(), daemons);
-  });
-
-  it('spreads repositories over the daemons', () => {
-    const firsts = new Map<string, number>();
-    for (let i = 0; i < 600; i++) {
-      const first = rendezvousOrder(daemons, `team/app-${i}`)[0] ?? '';
-      firsts.set(first, (firsts.get(first) ?? 0) + 1);
-    }
-    assert.equal(firsts.size, 3);
-    for (const [daemon, count] of firsts) assert.ok(count > 120 && count < 280, `${daemon}: ${count} of 600`);
-  });
-
-  it('removing a daemon leaves the relative order of the others unchanged', () => {
-    for (let i = 0; i < 100; i++) {
-      const repo = `r${i}`;
-      const full = rendezvousOrder(daemons, repo);
-      const without = rendezvousOrder(daemons.slice(1), repo);
-      assert.deepEqual(
-        without,
-        full.filter((d) => d !== daemons[0]),
-      );
-    }
-  });
-
-  it('drops duplicates', () => {
-    assert.equal(rendezvousOrder(['tcp://a:1', 'tcp://a:1'], 'x').length, 1);
-  });
-});
-
-describe('the line splitter', () => {
-  it('joins lines split across chunks, and returns complete lines at once', () => {
-    const splitter = new LineSplitter();
-    assert.deepEqual(splitter.push('#1 [internal] load'), []);
-    assert.deepEqual(splitter.push(' build definition\n#1 DO'), ['#1 [internal] load build definition']);
-    assert.deepEqual(splitter.push('NE 0.1s\n\n#2 x\r\n'), ['#1 DONE 0.1s', '', '#2 x']);
-    assert.deepEqual(splitter.end(), []);
-  });
-
-  it('keeps a multi-byte character split across two chunks', () => {
-    const splitter = new LineSplitter();
-    const bytes = Buffer.from('#6 0.1 héllo ✓\n');
-    const cut = bytes.indexOf(0x9c) - 1; // inside the three bytes of ✓
-    assert.deepEqual(splitter.push(bytes.subarray(0, cut)), []);
-    assert.deepEqual(splitter.push(bytes.subarray(cut)), ['#6 0.1 héllo ✓']);
-  });
-
-  it('passes on an over-long line in bounded pieces, and the last line without a newline at the end', () => {
-    const splitter = new LineSplitter(10);
-    assert.deepEqual(splitter.push('abcdefghijklmnopqrstuvwxyz'), ['abcdefghij', 'klmnopqrst']);
-    assert.deepEqual(splitter.end(), ['uvwxyz']);
-  });
-});
 
 const failingLog = [
   '#5 [1/3] FROM docker.io/library/alpine:3.20',

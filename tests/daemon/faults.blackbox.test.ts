@@ -12,6 +12,7 @@ import {
 } from '../support/fakeBuildctl';
 import { assertNoLeaks, assertNoStackTrace, freshHome } from '../support/leaks';
 import { bundledTaskEntry } from '../support/repo';
+import { waitForValue } from '../support/waitFor';
 import { secretValue } from '../support/servers/loopback';
 import { dockerRegistryConnection } from '../support/connections';
 import { writeBuildContext } from '../support/buildInputs';
@@ -168,14 +169,12 @@ describe('job daemon faults (black box)', function () {
     );
     await task.waitForOutput('RUN make');
     // The step's container: wait for runc to record it, then kill the daemon as the OOM killer would.
-    let container: number | undefined;
-    while (container === undefined) {
+    const container = await waitForValue("runc's record of the RUN step's container", () => {
       const event = records(s.buildkitdRecords, 'runc')
         .flatMap((r) => r.events)
         .find((e) => e.startsWith('container '));
-      container = event === undefined ? undefined : Number(event.split(' ')[1]);
-      if (container === undefined) await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+      return event === undefined ? undefined : Number(event.split(' ')[1]);
+    });
     const [buildkitd] = records(s.buildkitdRecords, 'buildkitd');
     assert.ok(buildkitd);
     process.kill(buildkitd.pid, 'SIGKILL');

@@ -11,6 +11,7 @@ import {
 } from '../support/fakeBuildctl';
 import { assertNoStackTrace } from '../support/leaks';
 import { bundledTaskEntry } from '../support/repo';
+import { waitFor } from '../support/waitFor';
 import { writeBuildContext } from '../support/buildInputs';
 import {
   argAfter,
@@ -150,9 +151,9 @@ describe('the bundled task with no daemon configured: a job-scoped buildkitd (bl
     const s = scenario();
     const task = startTask(await taskOptions(s, { env: { FAKE_BUILDKITD_NO_SOCKET: '1' } }));
     await task.waitForOutput('Started buildkitd');
-    while (!records(s.buildkitdRecords, 'buildkitd').some((r) => r.events.includes('hanging'))) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await waitFor('buildkitd to record that it hangs without a socket', () =>
+      records(s.buildkitdRecords, 'buildkitd').some((r) => r.events.includes('hanging')),
+    );
     task.child.kill('SIGTERM');
     const result = await task.done;
     started.push(records(s.buildkitdRecords, 'buildkitd'));

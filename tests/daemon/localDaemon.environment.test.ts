@@ -110,11 +110,18 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
   assert.fail('expected a rejection');
 }
 
-/** Waits (event-driven on the record directory) until `check` holds. */
-async function until<T>(dir: string, check: () => T | undefined): Promise<T> {
+/** Waits (event-driven on the record directory) until `check` holds; gives up after `withinMs`, saying what for. */
+async function until<T>(
+  what: string,
+  dir: string,
+  check: () => T | undefined,
+  withinMs = 20_000,
+): Promise<T> {
+  const started = Date.now();
   for (;;) {
     const value = check();
     if (value !== undefined) return value;
+    if (Date.now() - started > withinMs) throw new Error(`gave up after ${withinMs} ms waiting for ${what}`);
     await new Promise<void>((resolve) => {
       const watcher = fs.watch(dir, () => {
         watcher.close();
@@ -269,13 +276,13 @@ describe('job daemon: a daemon that died mid-build (the OOM killer)', function (
     const daemon = await startLocalDaemon(release, s.ctx, new AbortController().signal, s.deps);
     const buildkitd = onlyRecord(s.recordDir, 'buildkitd');
     const client = runStep(daemon.address.slice('unix://'.length));
-    const container = await until(s.recordDir, () => {
+    const container = await until("runc's record of the step's container", s.recordDir, () => {
       const event = records(s.recordDir, 'runc')
         .flatMap((r) => r.events)
         .find((e) => e.startsWith('container '));
       return event === undefined ? undefined : Number(event.split(' ')[1]);
     });
-    const events = await until(s.recordDir, () => {
+    const events = await until("buildkitd's record of the container's rootfs", s.recordDir, () => {
       const found = onlyRecord(s.recordDir, 'buildkitd').events.find((e) => /^(mounted|rootfs) /.test(e));
       return found;
     });

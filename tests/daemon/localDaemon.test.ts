@@ -9,6 +9,7 @@ import type { Buildctl } from '../../tasks/BuildKitBuild/src/tool/install';
 import { findOnPath } from '../../tasks/BuildKitBuild/src/tool/locate';
 import { fakeBuildctlEnv, fakeBuildctlPath, readInvocations } from '../support/fakeBuildctl';
 import { makeContext, type FakeContext } from '../support/fakeContext';
+import { waitFor } from '../support/waitFor';
 import {
   argAfter,
   entries,
@@ -351,9 +352,9 @@ describe('local daemon: cancellation', function () {
     const cancel = new AbortController();
     const started = startLocalDaemon(release, s.ctx, cancel.signal, s.deps);
     // Cancel once the daemon is up and hanging.
-    while (!records(s.recordDir, 'buildkitd').some((r) => r.events.includes('hanging'))) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await waitFor('buildkitd to record that it hangs without a socket', () =>
+      records(s.recordDir, 'buildkitd').some((r) => r.events.includes('hanging')),
+    );
     cancel.abort('SIGTERM');
     const error = await rejection(started);
     assert.ok(error instanceof CancelledError);

@@ -1,9 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildctlBuildArgs } from '../../tasks/BuildKitBuild/src/buildctl/args';
-import { runBuild, type BuildDeps } from '../../tasks/BuildKitBuild/src/buildctl/build';
-import { BuildFailedError } from '../../tasks/BuildKitBuild/src/buildctl/errors';
 import {
   selectDaemon as selectDaemonFor,
   type DaemonDeps,
@@ -14,7 +11,6 @@ import { rendezvousOrder } from '../../tasks/BuildKitBuild/src/daemon/rendezvous
 import { classifyPreflightFailure, runPreflight } from '../../tasks/BuildKitBuild/src/daemon/preflight';
 import type { BuildInputs } from '../../tasks/BuildKitBuild/src/buildInputs/spec';
 import type { DaemonTls } from '../../tasks/BuildKitBuild/src/core/daemonTls';
-import { CancelledError } from '../../tasks/BuildKitBuild/src/core/cancellation';
 import type { Buildctl } from '../../tasks/BuildKitBuild/src/tool/install';
 import {
   commandOf,
@@ -271,181 +267,5 @@ describe('selectDaemon', () => {
     };
     assert.equal(await selectDaemon(inputs, buildctl, context(tempDir()), signal, deps), local);
     assert.equal(started, 1);
-  });
-});
-
-describe('runBuild', () => {
-  let daemon: FakeDaemon;
-  let dir: string;
-  let records: string;
-  beforeEach(async () => {
-    daemon = await startFakeDaemon();
-    dir = tempDir();
-    records = tempDir();
-    writeBuildContext(dir);
-  });
-  afterEach(() => daemon.close());
-
-  const deps: BuildDeps = {
-    now: () => 1000,
-    killGraceMs: 3000,
-    outputFull: () => undefined,
-  };
-  const environment = (dockerConfigDir?: string) => ({
-    buildctl,
-    daemon: { address: daemon.address, tls: NO_TLS, dispose: () => Promise.resolve() },
-    dockerConfigDir,
-  });
-
-  it('runs buildctl with the argv and DOCKER_CONFIG, streams the log, sets outputs, uploads a summary', async () => {
-    const dockerConfig = tempDir();
-    fs.writeFileSync(path.join(dockerConfig, 'config.json'), '{"auths":{}}');
-    const digest = `sha256:${'b'.repeat(64)}`;
-    const ctx = makeContext({
-      env: { PATH, ...fakeBuildctlEnv(records, { digest }) },
-      variables: { 'Agent.TempDirectory': dir },
-    });
-    const inputs = buildInputsFor(dir, { tags: '1\nlatest', platforms: 'linux/amd64,linux/arm64' });
-    await runBuild(inputs, environment(dockerConfig), ctx, new AbortController().signal, deps);
-
-    const [invocation] = readInvocations(records);
-    assert.ok(invocation);
-    const metadataFile = flagValue(invocation.argv, '--metadata-file') ?? '';
-    assert.deepEqual(
-      invocation.argv,
-      buildctlBuildArgs(inputs, { address: daemon.address, tls: NO_TLS }, metadataFile, new Date(0)).map(
-        (a, i) => (a.startsWith('label:org.opencontainers.image.created=') ? (invocation.argv[i] ?? '') : a),
-      ),
-    );
-    assert.equal(invocation.env.DOCKER_CONFIG, dockerConfig);
-    assert.deepEqual(invocation.dockerConfig, { auths: {} });
-    assert.equal(fs.existsSync(path.dirname(metadataFile)), false, 'the private work directory is removed');
-    assert.deepEqual(ctx.recorded.outputs, [
-      { name: 'buildkitAddress', value: daemon.address },
-      { name: 'imageDigest', value: digest },
-      { name: 'imageRefWithDigest', value: `r.example/team/app@${digest}` },
-      { name: 'imageRefs', value: 'r.example/team/app:1,r.example/team/app:latest' },
-    ]);
-    const log = ctx.recorded.lines.join('\n');
-    assert.match(
-      log,
-      /^##\[group\]buildctl build on tcp:\/\/127\.0\.0\.1:\d+\n\[command\]\S+buildctl --addr /m,
-    );
-    assert.match(log, /^#6 \[2\/3\] RUN make$/m);
-    assert.match(log, /^##\[endgroup\]$/m);
-    const [summary] = ctx.recorded.summaries;
-    assert.ok(summary);
-    assert.equal(path.dirname(summary.path), dir);
-    assert.match(summary.content, /\| Steps \| 3 Dockerfile steps, 1 cached \|/);
-    assert.match(summary.content, /\| Platforms \| `linux\/amd64`, `linux\/arm64` \|/);
-    assert.match(summary.content, new RegExp(`\\| Digest \\| \`${digest}\` \\|`));
-    assert.equal(summary.title, 'BuildKit build');
-    assert.deepEqual(ctx.recorded.issues, []);
-  });
-
-  it('does not set DOCKER_CONFIG when none is given', async () => {
-    const ctx = makeContext({
-      env: { PATH, ...fakeBuildctlEnv(records) },
-      variables: { 'Agent.TempDirectory': dir },
-    });
-    await runBuild(buildInputsFor(dir), environment(), ctx, new AbortController().signal, deps);
-    assert.equal(readInvocations(records)[0]?.env.DOCKER_CONFIG, undefined);
-  });
-
-  it('fails with the failing step at the Dockerfile line (reported once, by the caller), and still uploads a summary', async () => {
-    const ctx = makeContext({
-      env: { PATH, ...fakeBuildctlEnv(records, { failStep: 2 }) },
-      variables: { 'Agent.TempDirectory': dir },
-    });
-    const inputs = buildInputsFor(dir);
-    await assert.rejects(
-      runBuild(inputs, environment(), ctx, new AbortController().signal, deps),
-      (error: Error) => {
-        assert.ok(error instanceof BuildFailedError);
-        assert.equal(
-          error.message,
-          'The build failed: [2/3] RUN make: process "/bin/sh -c make" did not complete successfully: exit code: 2' +
-            ' Nothing reached the registry: r.example/team/app:42 not pushed.',
-        );
-        assert.deepEqual(error.location, { file: inputs.dockerfile, line: 2 });
-        return true;
-      },
-    );
-    assert.deepEqual(ctx.recorded.issues, [], 'no issue of its own: the result is the one report');
-    assert.match(ctx.recorded.summaries[0]?.content ?? '', /^### BuildKit build failed$/m);
-    assert.match(ctx.recorded.summaries[0]?.content ?? '', /^\| Pushed \| no \|$/m);
-    assert.deepEqual(
-      ctx.recorded.outputs.map((o) => o.name),
-      ['buildkitAddress'],
-    );
-  });
-
-  it('explains a crash', async () => {
-    const ctx = makeContext({
-      env: { PATH, ...fakeBuildctlEnv(records, { crash: true }) },
-      variables: { 'Agent.TempDirectory': dir },
-    });
-    await assert.rejects(
-      runBuild(buildInputsFor(dir), environment(), ctx, new AbortController().signal, deps),
-      /The build failed: panic: runtime error/,
-    );
-  });
-
-  it('warns when the cache export fails but the build succeeded', async () => {
-    const ctx = makeContext({
-      env: { PATH, ...fakeBuildctlEnv(records, { cacheExportFail: true }) },
-      variables: { 'Agent.TempDirectory': dir },
-    });
-    await runBuild(buildInputsFor(dir), environment(), ctx, new AbortController().signal, deps);
-    assert.equal(ctx.recorded.warnings.length, 1);
-    assert.match(
-      ctx.recorded.warnings[0] ?? '',
-      /^The build succeeded but exporting the build cache failed: failed to push r\.example\/team\/app:buildcache/,
-    );
-    assert.ok(ctx.recorded.outputs.some((o) => o.name === 'imageDigest'));
-  });
-
-  it('on cancellation forwards the signal to buildctl, then throws CancelledError', async () => {
-    const ctx = makeContext({
-      env: { PATH, ...fakeBuildctlEnv(records, { slowMs: 60_000 }) },
-      variables: { 'Agent.TempDirectory': dir },
-    });
-    const controller = new AbortController();
-    const running = runBuild(buildInputsFor(dir), environment(), ctx, controller.signal, deps);
-    // The log streams while buildctl runs: wait for the slow step's first line, then cancel.
-    while (!ctx.recorded.infos.some((l) => l.includes('#6 [2/3] RUN make')))
-      await new Promise((r) => setTimeout(r, 20));
-    controller.abort('SIGTERM');
-    await assert.rejects(running, CancelledError);
-    const [invocation] = readInvocations(records);
-    assert.equal(invocation?.signal, 'SIGTERM');
-    assert.equal(invocation.exitCode, 143);
-    assert.deepEqual(ctx.recorded.summaries, []);
-  });
-
-  it('stops reading from buildctl while the output is full, then forwards every line', async () => {
-    const ctx = makeContext({
-      env: { PATH, ...fakeBuildctlEnv(records, { floodMb: 4 }) },
-      variables: { 'Agent.TempDirectory': dir },
-    });
-    let release: () => void = () => undefined;
-    const full = new Promise<void>((resolve) => (release = resolve));
-    let calls = 0;
-    const running = runBuild(buildInputsFor(dir), environment(), ctx, new AbortController().signal, {
-      ...deps,
-      outputFull: () => (++calls === 1 ? full : undefined),
-    });
-    const floodLines = () =>
-      ctx.recorded.infos.reduce((n, chunk) => n + (chunk.match(/ flood /g)?.length ?? 0), 0);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const whilePaused = floodLines();
-    release();
-    await running;
-    const total = floodLines();
-    assert.ok(total > 30_000, `all flood lines forwarded: ${total}`);
-    assert.ok(
-      whilePaused < total / 4,
-      `reading paused while the output was full: ${whilePaused} of ${total}`,
-    );
   });
 });

@@ -80,7 +80,7 @@ export function parseVsoCommands(stdout: string): VsoCommand[] {
   return commands;
 }
 
-const variableKey = (name: string) => name.replace(/\./g, '_').toUpperCase();
+export const variableKey = (name: string): string => name.replace(/\./g, '_').toUpperCase();
 
 /** Expands `$(Some.Variable)` macros in a default value the way the agent does. */
 function expandMacros(value: string, variables: Record<string, string>): string {
@@ -134,7 +134,7 @@ export function agentEnvironment(
 
 export interface StartedTask {
   child: ChildProcess;
-  /** Resolves once the first line containing `text` has been printed. */
+  /** Resolves once the first line containing `text` has been printed; rejects if the task ends first. */
   waitForOutput(text: string): Promise<void>;
   done: Promise<TaskRun>;
 }
@@ -153,7 +153,8 @@ export function startTask(options: TaskRunOptions): StartedTask {
   });
   let stdout = '';
   let stderr = '';
-  const waiters: { text: string; resolve: () => void }[] = [];
+  let ended: string | undefined;
+  const waiters: { text: string; resolve: () => void; reject: (error: Error) => void }[] = [];
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     stdout += chunk;
     for (const waiter of waiters.filter((w) => stdout.includes(w.text))) {
@@ -185,12 +186,20 @@ export function startTask(options: TaskRunOptions): StartedTask {
         variables,
         tempDirectory,
       });
+      // A wait for a line the task never printed ends with the task, saying which line and what it printed
+      // (after `done` settles, so that a race between the two still sees the run).
+      ended = `the task ended (${String(exitCode ?? signal)})`;
+      for (const waiter of waiters.splice(0)) {
+        waiter.reject(new Error(`${ended} without printing ${JSON.stringify(waiter.text)}:\n${stdout}`));
+      }
     });
   });
   const waitForOutput = (text: string) =>
     stdout.includes(text)
       ? Promise.resolve()
-      : new Promise<void>((resolve) => waiters.push({ text, resolve }));
+      : ended !== undefined
+        ? Promise.reject(new Error(`${ended} without printing ${JSON.stringify(text)}:\n${stdout}`))
+        : new Promise<void>((resolve, reject) => waiters.push({ text, resolve, reject }));
   return { child, waitForOutput, done };
 }
 

@@ -39,6 +39,8 @@ export interface FakeBuildctlBehaviour {
   slowMs?: number;
   crash?: boolean;
   floodMb?: number;
+  /** A file the flood appends to, each time stderr is full: the seq of the last line written, one a line. */
+  floodBlockedFile?: string;
   cacheExportFail?: boolean;
   /** The cache model: a loopback "registry" directory for --import-cache/--export-cache type=registry. */
   cacheDir?: string;
@@ -71,6 +73,7 @@ export function fakeBuildctlEnv(
   if (behaviour.slowMs !== undefined) env.FAKE_BUILDCTL_SLOW_MS = String(behaviour.slowMs);
   if (behaviour.crash === true) env.FAKE_BUILDCTL_CRASH = '1';
   if (behaviour.floodMb !== undefined) env.FAKE_BUILDCTL_FLOOD_MB = String(behaviour.floodMb);
+  if (behaviour.floodBlockedFile !== undefined) env.FAKE_BUILDCTL_FLOOD_BLOCKED = behaviour.floodBlockedFile;
   if (behaviour.cacheExportFail === true) env.FAKE_BUILDCTL_CACHE_EXPORT_FAIL = '1';
   if (behaviour.cacheDir !== undefined) env.FAKE_BUILDCTL_CACHE_DIR = behaviour.cacheDir;
   if (behaviour.pullMs !== undefined) env.FAKE_BUILDCTL_PULL_MS = String(behaviour.pullMs);

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { TaskCommand } from 'azure-pipelines-task-lib/taskcommand';
-import { parseVsoCommands } from './support/agent';
+import { parseVsoCommands } from './agent';
 
 describe('the test harness reads ##vso commands as the agent does', () => {
   it("undoes task-lib's escaping of messages and properties exactly", () => {
