@@ -90,7 +90,7 @@ export function defaultScope(repository: string, write: boolean): string {
  */
 export class RegistryClient {
   private readonly tokens = new Map<string, string>();
-  /** Token requests under way, by realm, service and scope: parallel calls share one. */
+  /** Token requests under way, by realm, service and scope: parallel calls share one until it settles. */
   private readonly pending = new Map<string, Promise<string>>();
   private basicAccepted = false;
   private httpClient: HttpClient | undefined;
@@ -247,8 +247,11 @@ export class RegistryClient {
     if (request === undefined) {
       request = this.fetchToken(realm, challenge.params.service, scope, signal);
       this.pending.set(key, request);
-      // A failed request is not kept: the next call asks again.
-      request.catch(() => this.pending.delete(key));
+      // Shared only while under way: a token the registry refuses later (it expired) is asked for again.
+      const settled = (): void => {
+        this.pending.delete(key);
+      };
+      request.then(settled, settled);
     }
     const token = await request;
     this.tokens.set(wantedScope, token);

@@ -1,0 +1,117 @@
+import * as assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import {
+  createHttpHeaders,
+  type HttpClient,
+  type PipelineRequest,
+  type PipelineResponse,
+} from '@azure/core-rest-pipeline';
+import { RegistryClient, RegistryError } from '../../tasks/BuildKitBuild/src/oci/registryClient';
+
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const FAST = { maxRetries: 2, baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 5 };
+const HOST = 'registry.example';
+const REALM = `https://${HOST}/oauth2/token`;
+const sha = (text: string): string => `sha256:${createHash('sha256').update(text).digest('hex')}`;
+
+interface Seen {
+  readonly method: string;
+  readonly url: string;
+  readonly authorization: string | undefined;
+}
+
+/**
+ * A registry scripted in memory: tokens `t1`, `t2`, ... from the realm; `/v2/` accepts only the newest
+ * token and only `uses` times, after which that token has expired (401 with the same challenge).
+ */
+function expiringRegistry(
+  manifests: Record<string, string>,
+  uses: number,
+): { client: HttpClient; seen: Seen[] } {
+  const seen: Seen[] = [];
+  let issued = 0;
+  let left = 0;
+  const reply = (
+    request: PipelineRequest,
+    status: number,
+    body: string,
+    headers: Record<string, string> = {},
+  ) =>
+    ({ request, status, headers: createHttpHeaders(headers), bodyAsText: body }) satisfies PipelineResponse;
+  const client: HttpClient = {
+    sendRequest: (request) => {
+      const authorization = request.headers.get('authorization');
+      seen.push({ method: request.method, url: request.url, authorization });
+      const url = new URL(request.url);
+      if (url.pathname === '/oauth2/token') {
+        issued += 1;
+        left = uses;
+        return Promise.resolve(reply(request, 200, JSON.stringify({ access_token: `t${issued}` })));
+      }
+      const reference = url.pathname.split('/').pop() ?? '';
+      if (authorization !== `Bearer t${issued}` || left <= 0) {
+        return Promise.resolve(
+          reply(request, 401, '{"errors":[{"code":"UNAUTHORIZED","message":"token expired"}]}', {
+            'WWW-Authenticate': `Bearer realm="${REALM}",service="${HOST}",scope="repository:team/app:pull"`,
+          }),
+        );
+      }
+      left -= 1;
+      const text = manifests[reference];
+      return Promise.resolve(
+        text === undefined
+          ? reply(request, 404, '')
+          : reply(request, 200, text, { 'Content-Type': OCI_MANIFEST }),
+      );
+    },
+  };
+  return { client, seen };
+}
+
+describe('RegistryClient under attack: tokens', () => {
+  const signal = new AbortController().signal;
+
+  it('a token that expires (401 on a later request) is replaced by a new one from the realm', async () => {
+    const a = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: {}, layers: [], n: 1 });
+    const b = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: {}, layers: [], n: 2 });
+    const registry = expiringRegistry({ [sha(a)]: a, [sha(b)]: b }, 1);
+    const secrets: string[] = [];
+    const client = new RegistryClient({
+      apiHost: HOST,
+      auth: { kind: 'refreshToken', refreshToken: 'rt-1' },
+      httpClient: registry.client,
+      retry: FAST,
+      onSecret: (value) => secrets.push(value),
+    });
+    assert.equal((await client.getManifest('team/app', sha(a), signal)).text, a);
+    assert.equal((await client.getManifest('team/app', sha(b), signal)).text, b);
+    assert.deepEqual(
+      registry.seen.map((s) => `${s.method} ${new URL(s.url).pathname} ${s.authorization ?? '-'}`),
+      [
+        `GET /v2/team/app/manifests/${sha(a)} -`,
+        'POST /oauth2/token -',
+        `GET /v2/team/app/manifests/${sha(a)} Bearer t1`,
+        `GET /v2/team/app/manifests/${sha(b)} Bearer t1`,
+        'POST /oauth2/token -',
+        `GET /v2/team/app/manifests/${sha(b)} Bearer t2`,
+      ],
+    );
+    assert.deepEqual(secrets, ['t1', 't2']);
+  });
+
+  it('a fresh token refused at once is not asked for again and again: one new token, then the error', async () => {
+    const a = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: {}, layers: [] });
+    const registry = expiringRegistry({ [sha(a)]: a }, 0);
+    const client = new RegistryClient({
+      apiHost: HOST,
+      auth: { kind: 'refreshToken', refreshToken: 'rt-1' },
+      httpClient: registry.client,
+      retry: FAST,
+    });
+    await assert.rejects(
+      client.getManifest('team/app', sha(a), signal),
+      (error: unknown) => error instanceof RegistryError && error.status === 401,
+    );
+    assert.equal(registry.seen.filter((s) => s.url === REALM).length, 1);
+  });
+});
