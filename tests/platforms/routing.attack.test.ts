@@ -72,3 +72,21 @@ describe('planRoutes under attack: platforms spelled two ways', () => {
     );
   });
 });
+
+describe('planRoutes under attack: a daemon that offers nothing', () => {
+  it('a daemon whose worker list is empty (and whose line declares nothing) does not make the build split', () => {
+    const amdEmulating = offer(AMD, ['linux/amd64', 'linux/arm64']);
+    const empty = offer(ARM, []);
+    assert.deepEqual(planRoutes([amdEmulating], ['linux/amd64', 'linux/arm64'], REPO), { kind: 'single' });
+    assert.deepEqual(planRoutes([amdEmulating, empty], ['linux/amd64', 'linux/arm64'], REPO), {
+      kind: 'single',
+    });
+    assert.deepEqual(planRoutes([amd, empty, arm], ['linux/amd64', 'linux/arm64'], REPO), {
+      kind: 'split',
+      routes: [
+        { platform: 'linux/amd64', daemons: [AMD], native: true },
+        { platform: 'linux/arm64', daemons: [ARM], native: true },
+      ],
+    });
+  });
+});

@@ -54,6 +54,11 @@ export function normalizePlatform(platform: string): string {
   return variant === undefined || variant === '' ? `${os}/${arch}` : `${os}/${arch}/${variant}`;
 }
 
+/** Pure: whether a daemon offers any platform: worker platforms, or platforms named on its line. */
+export function offersPlatforms(offer: DaemonOffer): boolean {
+  return offer.workerPlatforms.length > 0 || offer.declared.length > 0;
+}
+
 /** Pure: the platforms a daemon builds natively: those on its line, else its first worker platform. */
 export function nativePlatforms(offer: DaemonOffer): string[] {
   const native = offer.declared.length > 0 ? offer.declared : offer.workerPlatforms.slice(0, 1);
@@ -67,10 +72,12 @@ export function nativePlatforms(offer: DaemonOffer): string[] {
  * daemon has the same native platforms, the plan is today's single build.
  */
 export function planRoutes(
-  offers: readonly DaemonOffer[],
+  answered: readonly DaemonOffer[],
   requested: readonly string[],
   repository: string,
 ): RoutingPlan {
+  // A daemon without worker platforms builds nothing: it neither serves a platform nor makes a split.
+  const offers = answered.filter(offersPlatforms);
   // Two spellings of one platform are one build: the first spelling names it.
   const distinct = requested.filter(
     (p, i) => requested.findIndex((q) => normalizePlatform(q) === normalizePlatform(p)) === i,
