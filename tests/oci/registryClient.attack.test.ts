@@ -1,5 +1,8 @@
 import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import {
   createHttpHeaders,
   type HttpClient,
@@ -7,6 +10,7 @@ import {
   type PipelineResponse,
 } from '@azure/core-rest-pipeline';
 import { RegistryClient, RegistryError } from '../../tasks/BuildKitBuild/src/oci/registryClient';
+import { createTestPki, type TestPki } from '../support/servers/pki';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const FAST = { maxRetries: 2, baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 5 };
@@ -113,5 +117,65 @@ describe('RegistryClient under attack: tokens', () => {
       (error: unknown) => error instanceof RegistryError && error.status === 401,
     );
     assert.equal(registry.seen.filter((s) => s.url === REALM).length, 1);
+  });
+});
+
+describe('RegistryClient under attack: answers too large to hold', () => {
+  let pki: TestPki;
+  let server: https.Server | undefined;
+  const signal = new AbortController().signal;
+  before(() => {
+    pki = createTestPki();
+  });
+  after(() => {
+    pki.remove();
+  });
+  afterEach(async () => {
+    const closing = server;
+    server = undefined;
+    if (closing === undefined) return;
+    closing.closeAllConnections();
+    await new Promise((resolve) => closing.close(resolve));
+  });
+
+  /** A registry whose every answer is `total` bytes of a never-ending JSON string; counts what it sent. */
+  const hugeRegistry = async (total: number): Promise<{ host: string; sent: () => number }> => {
+    let sent = 0;
+    const chunk = Buffer.alloc(64 * 1024, 'a');
+    server = https.createServer({ cert: pki.serverCert, key: pki.serverKey }, (_request, response) => {
+      response.writeHead(200, { 'Content-Type': OCI_MANIFEST, 'Content-Length': String(total) });
+      const more = (): void => {
+        while (sent < total) {
+          sent += chunk.length;
+          if (!response.write(chunk)) {
+            response.once('drain', more);
+            return;
+          }
+        }
+        response.end();
+      };
+      response.on('close', () => response.removeAllListeners('drain'));
+      more();
+    });
+    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    return { host: `127.0.0.1:${port}`, sent: () => sent };
+  };
+
+  it('a manifest larger than 4 MiB is refused as soon as it passes the bound, not read whole', async () => {
+    const total = 64 * 1024 * 1024;
+    const registry = await hugeRegistry(total);
+    const client = new RegistryClient({
+      apiHost: registry.host,
+      auth: { kind: 'anonymous' },
+      tlsCa: fs.readFileSync(pki.caFile, 'utf8'),
+      retry: FAST,
+    });
+    await assert.rejects(
+      client.getManifest('team/app', `sha256:${'a'.repeat(64)}`, signal),
+      (error: unknown) =>
+        error instanceof RegistryError && /larger than 4 MiB/.test(error.message) && error.status === 200,
+    );
+    assert.ok(registry.sent() < total / 2, `the client read ${registry.sent()} bytes of ${total}`);
   });
 });

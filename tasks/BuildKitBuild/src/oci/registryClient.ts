@@ -58,6 +58,32 @@ export class RegistryError extends Error {
 /** How long one request may take before it counts as a network error (and is retried). */
 const REQUEST_TIMEOUT_MS = 60_000;
 
+/**
+ * The most the client reads of one answer: distribution's own bound on a manifest body (4 MiB), which
+ * also holds the image configs, tokens and error texts the task reads. A larger answer is refused as soon
+ * as it passes the bound, without reading the rest.
+ */
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/** Every status: the body of each answer is streamed, so that it can be read within the bound. */
+const ALL_STATUSES = new Set(Array.from({ length: 500 }, (_, i) => i + 100));
+
+/** Reads a streamed body up to `maxBytes`; undefined when it is longer (the stream is then destroyed). */
+async function readBounded(stream: NodeJS.ReadableStream, maxBytes: number): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of stream) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    length += bytes.length;
+    if (length > maxBytes) {
+      (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+      return undefined;
+    }
+    chunks.push(bytes);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 const sha256 = (text: string): string => `sha256:${createHash('sha256').update(text, 'utf8').digest('hex')}`;
 
 /** Pure: the registry's error text, short, from its `{"errors":[{code,message}]}` body or the raw body. */
@@ -370,9 +396,23 @@ export class RegistryClient {
         }, REQUEST_TIMEOUT_MS);
         const own = outgoing.abortSignal;
         outgoing.abortSignal = AbortSignal.any([signal, timedOut.signal]);
+        outgoing.streamResponseStatusCodes = ALL_STATUSES;
         try {
-          return await client.sendRequest(outgoing);
+          const response = await client.sendRequest(outgoing);
+          const stream = response.readableStreamBody;
+          if (stream === undefined) return response;
+          const text = await readBounded(stream, MAX_BODY_BYTES);
+          if (text === undefined) {
+            const where = new URL(outgoing.url);
+            throw new RegistryError(
+              `${outgoing.method} ${where.host}${where.pathname}`,
+              response.status,
+              `the answer is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB`,
+            );
+          }
+          return { ...response, readableStreamBody: undefined, bodyAsText: text };
         } catch (error: unknown) {
+          if (error instanceof RegistryError) throw error;
           if (signal.aborted || !timedOut.signal.aborted) throw error;
           throw new rest.RestError(`no answer within ${REQUEST_TIMEOUT_MS / 1000} s`, {
             code: 'ETIMEDOUT',
