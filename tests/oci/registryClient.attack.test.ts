@@ -120,6 +120,141 @@ describe('RegistryClient under attack: tokens', () => {
   });
 });
 
+/** A scripted party on any host: each request gets the reply of the first rule that matches its URL. */
+function scripted(rules: [RegExp, number, string, Record<string, string>?][]): {
+  client: HttpClient;
+  seen: Seen[];
+} {
+  const seen: Seen[] = [];
+  const client: HttpClient = {
+    sendRequest: (request) => {
+      seen.push({
+        method: request.method,
+        url: request.url,
+        authorization: request.headers.get('authorization'),
+      });
+      const rule = rules.find(([pattern]) => pattern.test(request.url));
+      const [, status, body, headers] = rule ?? [/./, 404, ''];
+      return Promise.resolve({
+        request,
+        status,
+        headers: createHttpHeaders(headers ?? {}),
+        bodyAsText: body,
+      });
+    },
+  };
+  return { client, seen };
+}
+
+describe('RegistryClient under attack: where credentials go', () => {
+  const signal = new AbortController().signal;
+  const blob = JSON.stringify({ architecture: 'arm64', os: 'linux' });
+
+  it('a realm over plain HTTP is refused: the refresh token never travels unencrypted', async () => {
+    const party = scripted([
+      [
+        /^https:\/\/registry\.example\/v2\//,
+        401,
+        '',
+        {
+          'WWW-Authenticate': 'Bearer realm="http://auth.example/token",service="registry.example"',
+        },
+      ],
+      [/^http:\/\/auth\.example\//, 200, '{"access_token":"t1"}'],
+    ]);
+    const client = new RegistryClient({
+      apiHost: HOST,
+      auth: { kind: 'refreshToken', refreshToken: 'rt-secret' },
+      httpClient: party.client,
+      retry: FAST,
+    });
+    await assert.rejects(
+      client.getBlob('team/app', sha(blob), signal),
+      (error: unknown) =>
+        error instanceof RegistryError &&
+        /http:\/\/auth\.example\/token/.test(error.message) &&
+        /HTTPS/.test(error.message),
+    );
+    assert.deepEqual(
+      party.seen.map((s) => new URL(s.url).host),
+      [HOST],
+    );
+  });
+
+  it('a realm on another host gets the refresh token; the registry only the token; a blob redirect gets no Authorization', async () => {
+    const party = scripted([
+      [/^https:\/\/registry\.example\/v2\/.*Bearer/, 0, ''],
+      [
+        /^https:\/\/registry\.example\/v2\//,
+        401,
+        '',
+        {
+          'WWW-Authenticate': 'Bearer realm="https://auth.example/token",service="registry.example"',
+        },
+      ],
+      [/^https:\/\/auth\.example\//, 200, '{"access_token":"t1"}'],
+      [/^https:\/\/storage\.example\//, 200, blob],
+    ]);
+    let authorized = false;
+    const client = new RegistryClient({
+      apiHost: HOST,
+      auth: { kind: 'refreshToken', refreshToken: 'rt-secret' },
+      httpClient: {
+        sendRequest: (request) => {
+          if (
+            request.url.startsWith(`https://${HOST}/v2/`) &&
+            request.headers.get('authorization') === 'Bearer t1'
+          ) {
+            authorized = true;
+            party.seen.push({ method: request.method, url: request.url, authorization: 'Bearer t1' });
+            return Promise.resolve({
+              request,
+              status: 307,
+              headers: createHttpHeaders({ Location: 'https://storage.example/blob?sig=x' }),
+              bodyAsText: '',
+            });
+          }
+          return party.client.sendRequest(request);
+        },
+      },
+      retry: FAST,
+    });
+    assert.equal(await client.getBlob('team/app', sha(blob), signal), blob);
+    assert.ok(authorized);
+    assert.deepEqual(
+      party.seen.map((s) => `${s.method} ${new URL(s.url).host} ${s.authorization ?? '-'}`),
+      [`GET ${HOST} -`, 'POST auth.example -', `GET ${HOST} Bearer t1`, 'GET storage.example -'],
+    );
+  });
+
+  it('a Basic challenge: Basic credentials to the registry host, never to the host a blob redirects to', async () => {
+    const basic = `Basic ${Buffer.from('ci:pw').toString('base64')}`;
+    const seen: Seen[] = [];
+    const client = new RegistryClient({
+      apiHost: HOST,
+      auth: { kind: 'basic', username: 'ci', password: 'pw' },
+      httpClient: {
+        sendRequest: (request) => {
+          const authorization = request.headers.get('authorization');
+          seen.push({ method: request.method, url: request.url, authorization });
+          const reply = (status: number, body: string, headers: Record<string, string> = {}) =>
+            Promise.resolve({ request, status, headers: createHttpHeaders(headers), bodyAsText: body });
+          if (new URL(request.url).host !== HOST) return reply(200, blob);
+          if (authorization !== basic)
+            return reply(401, '', { 'WWW-Authenticate': 'Basic realm="registry"' });
+          return reply(302, '', { Location: 'https://storage.example/b' });
+        },
+      },
+      retry: FAST,
+    });
+    assert.equal(await client.getBlob('team/app', sha(blob), signal), blob);
+    assert.deepEqual(
+      seen.map((s) => `${new URL(s.url).host} ${s.authorization ?? '-'}`),
+      [`${HOST} -`, `${HOST} ${basic}`, 'storage.example -'],
+    );
+  });
+});
+
 describe('RegistryClient under attack: answers too large to hold', () => {
   let pki: TestPki;
   let server: https.Server | undefined;

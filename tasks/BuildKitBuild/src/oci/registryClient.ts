@@ -104,6 +104,14 @@ export function registryErrorDetail(body: string | null | undefined): string {
   return text.length > 300 ? `${text.slice(0, 300)}...` : text;
 }
 
+function isHttpsUrl(text: string): boolean {
+  try {
+    return new URL(text).protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
 /** Pure: the scope to ask for when a challenge names none: `repository:<repo>:pull` or `...:pull,push`. */
 export function defaultScope(repository: string, write: boolean): string {
   return `repository:${repository}:${write ? 'pull,push' : 'pull'}`;
@@ -267,6 +275,15 @@ export class RegistryClient {
     }
     const realm = challenge.params.realm;
     if (challenge.scheme !== 'bearer' || realm === undefined || realm === '') return undefined;
+    // The registry is reached over HTTPS only: a token service it names must be too, or the refresh
+    // token or password would travel unencrypted to whoever answers on the way.
+    if (!isHttpsUrl(realm)) {
+      throw new RegistryError(
+        `token from ${realm}`,
+        undefined,
+        'the registry names a token service that is not an HTTPS URL; credentials are sent over HTTPS only',
+      );
+    }
     const scope = challenge.params.scope ?? wantedScope;
     const key = JSON.stringify([realm, challenge.params.service, scope]);
     let request = this.pending.get(key);
