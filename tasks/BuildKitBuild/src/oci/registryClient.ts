@@ -240,11 +240,12 @@ export class RegistryClient {
   ): Promise<PipelineResponse> {
     const url = `https://${this.options.apiHost}${call.path}`;
     const scope = defaultScope(repository, write);
-    const first = await this.request({ ...call, url }, this.authorization(scope), signal);
+    const sent = this.authorization(scope);
+    const first = await this.request({ ...call, url }, sent, signal);
     if (first.status !== 401) return first;
     const challenge = parseChallenge(first.headers.get('www-authenticate'));
     if (challenge === undefined) return first;
-    const header = await this.answer(challenge, scope, signal);
+    const header = await this.answer(challenge, scope, sent, signal);
     if (header === undefined) return first;
     return this.request({ ...call, url }, header, signal);
   }
@@ -267,6 +268,7 @@ export class RegistryClient {
   private async answer(
     challenge: Challenge,
     wantedScope: string,
+    refused: string | undefined,
     signal: AbortSignal,
   ): Promise<string | undefined> {
     if (challenge.scheme === 'basic') {
@@ -284,6 +286,9 @@ export class RegistryClient {
         'the registry names a token service that is not an HTTPS URL; credentials are sent over HTTPS only',
       );
     }
+    // A token another call earned meanwhile (parallel reads) serves, unless it is the one just refused.
+    const earned = this.tokens.get(wantedScope);
+    if (earned !== undefined && `Bearer ${earned}` !== refused) return `Bearer ${earned}`;
     const scope = challenge.params.scope ?? wantedScope;
     const key = JSON.stringify([realm, challenge.params.service, scope]);
     let request = this.pending.get(key);
