@@ -29,6 +29,8 @@ export interface RegistryOptions {
   readonly users?: Readonly<Record<string, Grants>>;
   /** Replies given to the first /v2/ requests, before normal service (e.g. 503s to test retries). */
   readonly script?: readonly Reply[];
+  /** A reply of its own to a /v2/ request (after the script), or undefined for normal service. */
+  readonly fault?: (request: ReceivedRequest) => Reply | undefined;
   /** The content directory; a fresh one under `dir` by default. */
   readonly storeDir: string;
 }
@@ -105,6 +107,8 @@ export async function startRegistry(pki: TestPki, options: RegistryOptions): Pro
   const api = (request: ReceivedRequest): Reply => {
     const scripted = script.shift();
     if (scripted !== undefined) return scripted;
+    const faulty = options.fault?.(request);
+    if (faulty !== undefined) return faulty;
     const match = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(request.path);
     if (match === null) return errors(404, 'NAME_UNKNOWN', 'not found');
     const [, repository = '', kind, reference = ''] = match;

@@ -145,8 +145,23 @@ export function platformEntries(pushed: PushedPlatform): {
 export function mergeIndex(pushed: readonly PushedPlatform[]): MergedIndex {
   const images: OciDescriptor[] = [];
   const attestations: OciDescriptor[] = [];
+  /** `os/arch[/variant]` of each image so far → its digest and the build that pushed it. */
+  const claimed = new Map<string, { digest: string; build: string }>();
   for (const one of pushed) {
     const entries = platformEntries(one);
+    for (const entry of entries.images) {
+      const p = entry.platform;
+      const key = p === undefined ? '' : [p.os, p.architecture, p.variant ?? ''].join('/');
+      const earlier = claimed.get(key);
+      if (earlier !== undefined && earlier.digest !== entry.digest) {
+        // A daemon that ignored --opt platform=: the index would hold one platform twice, another never.
+        throw new MergeError(
+          one.platform,
+          `its image ${entry.digest} is for the same platform (${key.replace(/\/$/, '')}) as the image ${earlier.digest} of the build of ${earlier.build}`,
+        );
+      }
+      claimed.set(key, { digest: entry.digest, build: one.platform });
+    }
     images.push(...entries.images);
     attestations.push(...entries.attestations);
   }

@@ -58,6 +58,32 @@ export class RegistryError extends Error {
 /** How long one request may take before it counts as a network error (and is retried). */
 const REQUEST_TIMEOUT_MS = 60_000;
 
+/**
+ * The most the client reads of one answer: distribution's own bound on a manifest body (4 MiB), which
+ * also holds the image configs, tokens and error texts the task reads. A larger answer is refused as soon
+ * as it passes the bound, without reading the rest.
+ */
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/** Every status: the body of each answer is streamed, so that it can be read within the bound. */
+const ALL_STATUSES = new Set(Array.from({ length: 500 }, (_, i) => i + 100));
+
+/** Reads a streamed body up to `maxBytes`; undefined when it is longer (the stream is then destroyed). */
+async function readBounded(stream: NodeJS.ReadableStream, maxBytes: number): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of stream) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    length += bytes.length;
+    if (length > maxBytes) {
+      (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+      return undefined;
+    }
+    chunks.push(bytes);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 const sha256 = (text: string): string => `sha256:${createHash('sha256').update(text, 'utf8').digest('hex')}`;
 
 /** Pure: the registry's error text, short, from its `{"errors":[{code,message}]}` body or the raw body. */
@@ -78,6 +104,14 @@ export function registryErrorDetail(body: string | null | undefined): string {
   return text.length > 300 ? `${text.slice(0, 300)}...` : text;
 }
 
+function isHttpsUrl(text: string): boolean {
+  try {
+    return new URL(text).protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
 /** Pure: the scope to ask for when a challenge names none: `repository:<repo>:pull` or `...:pull,push`. */
 export function defaultScope(repository: string, write: boolean): string {
   return `repository:${repository}:${write ? 'pull,push' : 'pull'}`;
@@ -90,7 +124,7 @@ export function defaultScope(repository: string, write: boolean): string {
  */
 export class RegistryClient {
   private readonly tokens = new Map<string, string>();
-  /** Token requests under way, by realm, service and scope: parallel calls share one. */
+  /** Token requests under way, by realm, service and scope: parallel calls share one until it settles. */
   private readonly pending = new Map<string, Promise<string>>();
   private basicAccepted = false;
   private httpClient: HttpClient | undefined;
@@ -224,11 +258,12 @@ export class RegistryClient {
   ): Promise<PipelineResponse> {
     const url = `https://${this.options.apiHost}${call.path}`;
     const scope = defaultScope(repository, write);
-    const first = await this.request({ ...call, url }, this.authorization(scope), signal);
+    const sent = this.authorization(scope);
+    const first = await this.request({ ...call, url }, sent, signal);
     if (first.status !== 401) return first;
     const challenge = parseChallenge(first.headers.get('www-authenticate'));
     if (challenge === undefined) return first;
-    const header = await this.answer(challenge, scope, signal);
+    const header = await this.answer(challenge, scope, sent, signal);
     if (header === undefined) return first;
     return this.request({ ...call, url }, header, signal);
   }
@@ -251,6 +286,7 @@ export class RegistryClient {
   private async answer(
     challenge: Challenge,
     wantedScope: string,
+    refused: string | undefined,
     signal: AbortSignal,
   ): Promise<string | undefined> {
     if (challenge.scheme === 'basic') {
@@ -259,14 +295,29 @@ export class RegistryClient {
     }
     const realm = challenge.params.realm;
     if (challenge.scheme !== 'bearer' || realm === undefined || realm === '') return undefined;
+    // The registry is reached over HTTPS only: a token service it names must be too, or the refresh
+    // token or password would travel unencrypted to whoever answers on the way.
+    if (!isHttpsUrl(realm)) {
+      throw new RegistryError(
+        `token from ${realm}`,
+        undefined,
+        'the registry names a token service that is not an HTTPS URL; credentials are sent over HTTPS only',
+      );
+    }
+    // A token another call earned meanwhile (parallel reads) serves, unless it is the one just refused.
+    const earned = this.tokens.get(wantedScope);
+    if (earned !== undefined && `Bearer ${earned}` !== refused) return `Bearer ${earned}`;
     const scope = challenge.params.scope ?? wantedScope;
     const key = JSON.stringify([realm, challenge.params.service, scope]);
     let request = this.pending.get(key);
     if (request === undefined) {
       request = this.fetchToken(realm, challenge.params.service, scope, signal);
       this.pending.set(key, request);
-      // A failed request is not kept: the next call asks again.
-      request.catch(() => this.pending.delete(key));
+      // Shared only while under way: a token the registry refuses later (it expired) is asked for again.
+      const settled = (): void => {
+        this.pending.delete(key);
+      };
+      request.then(settled, settled);
     }
     const token = await request;
     this.tokens.set(wantedScope, token);
@@ -385,9 +436,23 @@ export class RegistryClient {
         }, REQUEST_TIMEOUT_MS);
         const own = outgoing.abortSignal;
         outgoing.abortSignal = AbortSignal.any([signal, timedOut.signal]);
+        outgoing.streamResponseStatusCodes = ALL_STATUSES;
         try {
-          return await client.sendRequest(outgoing);
+          const response = await client.sendRequest(outgoing);
+          const stream = response.readableStreamBody;
+          if (stream === undefined) return response;
+          const text = await readBounded(stream, MAX_BODY_BYTES);
+          if (text === undefined) {
+            const where = new URL(outgoing.url);
+            throw new RegistryError(
+              `${outgoing.method} ${where.host}${where.pathname}`,
+              response.status,
+              `the answer is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB`,
+            );
+          }
+          return { ...response, readableStreamBody: undefined, bodyAsText: text };
         } catch (error: unknown) {
+          if (error instanceof RegistryError) throw error;
           if (signal.aborted || !timedOut.signal.aborted) throw error;
           throw new rest.RestError(`no answer within ${REQUEST_TIMEOUT_MS / 1000} s`, {
             code: 'ETIMEDOUT',

@@ -12,7 +12,7 @@ import {
 } from '../daemon/select';
 import { secondsVariable } from '../core/secondsVariable';
 import type { Buildctl } from '../tool/install';
-import { describeOffer, planRoutes, type DaemonOffer, type PlatformRoute } from './routing';
+import { describeOffer, offersPlatforms, planRoutes, type DaemonOffer, type PlatformRoute } from './routing';
 
 /** What the run builds on: one daemon (today's build), or one daemon per platform. */
 export type DaemonChoice =
@@ -65,6 +65,12 @@ export async function chooseDaemons(
           workerPlatforms: outcome.platforms,
           declared: inputs.daemon.served?.[address] ?? [],
         };
+        if (!offersPlatforms(offer)) {
+          const problem = ctx.loc('MultiDaemonNoWorkers', address);
+          failures.push(problem);
+          ctx.log.warning(ctx.loc('DaemonSkipped', address, problem));
+          continue;
+        }
         offers.push(offer);
         ctx.log.info(ctx.loc('MultiDaemonOffers', describeOffer(offer)));
       } else {

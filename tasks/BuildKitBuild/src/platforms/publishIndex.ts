@@ -31,6 +31,17 @@ export function authFromDockerConfig(config: unknown, host: string): RegistryAut
   return authFromEntry(key === undefined ? undefined : auths[key]);
 }
 
+/** Pure: the values of a registry credential that must never be shown: password, `user:password` in base64, token. */
+export function authSecrets(auth: RegistryAuth): string[] {
+  if (auth.kind === 'refreshToken') return [auth.refreshToken];
+  if (auth.kind === 'basic') {
+    return [auth.password, Buffer.from(`${auth.username}:${auth.password}`).toString('base64')].filter(
+      (s) => s !== '',
+    );
+  }
+  return [];
+}
+
 /** The docker config the run uses: the private one when the task wrote it, else the user's. */
 function readDockerConfig(dockerConfigDir: string | undefined, ctx: RunContext): unknown {
   const file =
@@ -94,9 +105,13 @@ export async function publishIndex(
 ): Promise<MergedIndex> {
   const location = registryLocation(request.imageName);
   const proxy = ctx.httpProxy(`https://${location.apiHost}/`);
+  const auth = authFromDockerConfig(readDockerConfig(request.dockerConfigDir, ctx), location.configHost);
+  // The user's own docker config was never read by the credential step: mask what it holds before any
+  // of it is sent, so that a registry quoting it back in an error shows ***.
+  for (const secret of authSecrets(auth)) ctx.log.setSecret(secret);
   const client = new RegistryClient({
     apiHost: location.apiHost,
-    auth: authFromDockerConfig(readDockerConfig(request.dockerConfigDir, ctx), location.configHost),
+    auth,
     ...(proxy === undefined ? {} : { proxy }),
     onSecret: (value) => {
       ctx.log.setSecret(value);

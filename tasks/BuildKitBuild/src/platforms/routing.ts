@@ -26,14 +26,37 @@ export type RoutingPlan =
   | { readonly kind: 'unserved'; readonly platforms: readonly string[] };
 
 /**
- * Pure: containerd's normalised form, so `linux/arm64/v8` and `linux/arm64` are the same platform and
- * `linux/amd64/v1` is `linux/amd64`.
+ * Pure: containerd's normalised form (its platforms package), so that two spellings of one platform
+ * match: `linux/arm64/v8` and `linux/aarch64` are `linux/arm64`, `linux/arm` is `linux/arm/v7`,
+ * `linux/x86_64` and `linux/amd64/v1` are `linux/amd64`, `linux/i386` is `linux/386`.
  */
 export function normalizePlatform(platform: string): string {
-  const [os = '', arch = '', variant] = platform.toLowerCase().split('/');
-  if (arch === 'arm64' && (variant === 'v8' || variant === undefined)) return `${os}/arm64`;
-  if (arch === 'amd64' && (variant === 'v1' || variant === undefined)) return `${os}/amd64`;
-  return variant === undefined ? `${os}/${arch}` : `${os}/${arch}/${variant}`;
+  const [os = '', rawArch = '', rawVariant] = platform.toLowerCase().split('/');
+  let arch = rawArch;
+  let variant = rawVariant;
+  if (arch === 'aarch64' || arch === 'arm64') {
+    arch = 'arm64';
+    if (variant === '8' || variant === 'v8' || variant === 'v8.0') variant = undefined;
+    else if (variant === '9' || variant === '9.0' || variant === 'v9.0') variant = 'v9';
+  } else if (arch === 'armhf') {
+    arch = 'arm';
+    variant = 'v7';
+  } else if (arch === 'armel') {
+    arch = 'arm';
+    variant = 'v6';
+  } else if (arch === 'arm') {
+    if (variant === undefined || variant === '' || variant === '7') variant = 'v7';
+    else if (variant === '5' || variant === '6' || variant === '8') variant = `v${variant}`;
+  } else if (arch === 'x86_64' || arch === 'amd64') {
+    arch = 'amd64';
+    if (variant === 'v1') variant = undefined;
+  } else if (arch === 'i386') arch = '386';
+  return variant === undefined || variant === '' ? `${os}/${arch}` : `${os}/${arch}/${variant}`;
+}
+
+/** Pure: whether a daemon offers any platform: worker platforms, or platforms named on its line. */
+export function offersPlatforms(offer: DaemonOffer): boolean {
+  return offer.workerPlatforms.length > 0 || offer.declared.length > 0;
 }
 
 /** Pure: the platforms a daemon builds natively: those on its line, else its first worker platform. */
@@ -49,16 +72,22 @@ export function nativePlatforms(offer: DaemonOffer): string[] {
  * daemon has the same native platforms, the plan is today's single build.
  */
 export function planRoutes(
-  offers: readonly DaemonOffer[],
+  answered: readonly DaemonOffer[],
   requested: readonly string[],
   repository: string,
 ): RoutingPlan {
-  if (requested.length < 2 || offers.length === 0) return { kind: 'single' };
+  // A daemon without worker platforms builds nothing: it neither serves a platform nor makes a split.
+  const offers = answered.filter(offersPlatforms);
+  // Two spellings of one platform are one build: the first spelling names it.
+  const distinct = requested.filter(
+    (p, i) => requested.findIndex((q) => normalizePlatform(q) === normalizePlatform(p)) === i,
+  );
+  if (distinct.length < 2 || offers.length === 0) return { kind: 'single' };
   const natives = offers.map((offer) => nativePlatforms(offer).sort().join(','));
   if (new Set(natives).size < 2) return { kind: 'single' };
   const routes: PlatformRoute[] = [];
   const unserved: string[] = [];
-  for (const platform of requested) {
+  for (const platform of distinct) {
     const wanted = normalizePlatform(platform);
     const native = offers.filter((o) => nativePlatforms(o).includes(wanted)).map((o) => o.address);
     if (native.length > 0) {
