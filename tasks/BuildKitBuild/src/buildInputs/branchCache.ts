@@ -159,23 +159,31 @@ export function planScopes(facts: BranchFacts): ScopePlan {
 /** The longest tag the OCI distribution spec allows. */
 export const MAX_TAG_LENGTH = 128;
 const HASH_LENGTH = 12;
-/** Operating systems as Go (and so BuildKit's platforms) names them: the first word of a platform part. */
+/**
+ * Operating systems that start a platform part: every GOOS Go knows (BuildKit's platforms are Go's) and
+ * `wasi`, Docker's Wasm platform (`wasi/wasm`). BuildKit accepts any OS word in a platform; these are the
+ * ones a platform really names.
+ */
 const OS_WORDS = [
   'aix',
   'android',
   'darwin',
   'dragonfly',
   'freebsd',
+  'hurd',
   'illumos',
   'ios',
   'js',
   'linux',
+  'nacl',
   'netbsd',
   'openbsd',
   'plan9',
   'solaris',
+  'wasi',
   'wasip1',
   'windows',
+  'zos',
 ];
 const OS_WORD = new RegExp(`(?:^|-)(?:${OS_WORDS.join('|')})(?:-|$)`);
 
