@@ -1,5 +1,20 @@
 import * as assert from 'node:assert/strict';
-import { scopedTag } from '../../tasks/BuildKitBuild/src/buildInputs/branchCache';
+import {
+  branchCacheRefs,
+  planScopes,
+  readBranchFacts,
+  scopedTag,
+  type BranchFacts,
+  type CacheBase,
+} from '../../tasks/BuildKitBuild/src/buildInputs/branchCache';
+
+const NAME = 'myacr.azurecr.io/team/app';
+const BASE: CacheBase = { name: NAME, tag: 'buildcache' };
+const ref = (tag: string): string => `${NAME}:${tag}`;
+
+function facts(variables: Record<string, string>): BranchFacts {
+  return readBranchFacts((name) => variables[name]);
+}
 
 describe('branch-scoped cache refs: attacks', () => {
   it('a branch named like a platform of an OS missing from Go’s short list never meets a per-platform ref', () => {
@@ -23,5 +38,26 @@ describe('branch-scoped cache refs: attacks', () => {
         `feature-${branch} shares ${longer} with feature + ${platform}`,
       );
     }
+  });
+
+  it('a pull request whose source branch is named like its target never writes the target’s cache', () => {
+    // A fork's release branch proposed into release, where the service gives no IsFork (older servers,
+    // other repository types): the merge is unreviewed code and must not become release's cache.
+    const refs = branchCacheRefs(
+      BASE,
+      planScopes(
+        facts({
+          'Build.SourceBranch': 'refs/pull/31/merge',
+          'Build.Reason': 'PullRequest',
+          'System.PullRequest.SourceBranch': 'refs/heads/release-2',
+          'System.PullRequest.TargetBranch': 'refs/heads/release-2',
+          'System.PullRequest.PullRequestId': '31',
+        }),
+      ),
+    );
+    assert.deepEqual(refs, {
+      imports: [ref('buildcache-_pr31'), ref('buildcache-release-2'), ref('buildcache')],
+      export: ref('buildcache-_pr31'),
+    });
   });
 });

@@ -116,8 +116,8 @@ const PULL_REF = /^refs\/pull\/([^/]+)\//;
  * - A tag build (`refs/tags/...`): one shared scope for tag builds, then the default branch.
  * - A pull request (Build.Reason PullRequest, a `refs/pull/...` ref, or a target branch set): its source
  *   branch, then its target branch, then the default branch. It never writes the default branch's (or
- *   another repository's) cache: a pull request from a fork, from the default branch or of unknown source
- *   branch writes a scope of its own, `pr<number>`.
+ *   another repository's, or its target's) cache: a pull request from a fork, from the default branch, from
+ *   a branch named like its target or of unknown source branch writes a scope of its own, `pr<number>`.
  */
 export function planScopes(facts: BranchFacts): ScopePlan {
   const source = present(facts.sourceBranch);
@@ -137,8 +137,10 @@ export function planScopes(facts: BranchFacts): ScopePlan {
     const fork = facts.pullRequestIsFork?.toLowerCase() === 'true';
     const sourceRef = source !== undefined && !PULL_REF.test(source) ? source : undefined;
     const prBranch = branchOf(facts.pullRequestSourceBranch) ?? branchOf(sourceRef);
+    // A source branch named like the target is another repository's branch (a fork the service did not
+    // flag): writing it would overwrite the target's cache with unreviewed code.
     const own: CacheScope =
-      !fork && prBranch !== undefined && !isDefaultBranch(prBranch, facts)
+      !fork && prBranch !== undefined && !isDefaultBranch(prBranch, facts) && prBranch !== target
         ? { kind: 'branch', branch: prBranch }
         : { kind: 'pullRequest', number: pullNumber ?? 'unknown' };
     if (target !== undefined) add(scopeOfBranch(target, facts), own);
