@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import {
   branchCacheRefs,
   planScopes,
@@ -11,6 +12,7 @@ import {
 const NAME = 'myacr.azurecr.io/team/app';
 const BASE: CacheBase = { name: NAME, tag: 'buildcache' };
 const ref = (tag: string): string => `${NAME}:${tag}`;
+const hash12 = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 12);
 
 function facts(variables: Record<string, string>): BranchFacts {
   return readBranchFacts((name) => variables[name]);
@@ -59,5 +61,28 @@ describe('branch-scoped cache refs: attacks', () => {
       imports: [ref('buildcache-_pr31'), ref('buildcache-release-2'), ref('buildcache')],
       export: ref('buildcache-_pr31'),
     });
+  });
+
+  it('the target branch is read from System.PullRequest.TargetBranch (the full name) when both are given', () => {
+    // TargetBranchName is the newer short form; only TargetBranch is documented to hold the whole ref, so
+    // a target such as release/2.0 is never read as some other branch "2.0".
+    const refs = branchCacheRefs(
+      BASE,
+      planScopes(
+        facts({
+          'Build.SourceBranch': 'refs/pull/9/merge',
+          'Build.Reason': 'PullRequest',
+          'System.PullRequest.SourceBranch': 'refs/heads/fix',
+          'System.PullRequest.TargetBranch': 'refs/heads/release/2.0',
+          'System.PullRequest.TargetBranchName': '2.0',
+          'System.PullRequest.PullRequestId': '9',
+        }),
+      ),
+    );
+    assert.deepEqual(refs.imports, [
+      ref('buildcache-fix'),
+      ref(`buildcache-release-2.0_${hash12('release/2.0')}`),
+      ref('buildcache'),
+    ]);
   });
 });

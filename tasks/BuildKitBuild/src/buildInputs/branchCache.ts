@@ -28,7 +28,7 @@ export interface BranchFacts {
   readonly pullRequestSourceBranch?: string | undefined;
   /** System.PullRequest.TargetBranch: `refs/heads/main` (Azure Repos) or `main` (GitHub). */
   readonly pullRequestTargetBranch?: string | undefined;
-  /** System.PullRequest.TargetBranchName: `main` (newer agents and services). */
+  /** System.PullRequest.TargetBranchName: `main` (newer services); read only without TargetBranch. */
   readonly pullRequestTargetBranchName?: string | undefined;
   /** System.PullRequest.PullRequestNumber (GitHub), else System.PullRequest.PullRequestId. */
   readonly pullRequestNumber?: string | undefined;
@@ -122,7 +122,9 @@ const PULL_REF = /^refs\/pull\/([^/]+)\//;
 export function planScopes(facts: BranchFacts): ScopePlan {
   const source = present(facts.sourceBranch);
   const pullNumber = present(facts.pullRequestNumber) ?? (source ? PULL_REF.exec(source)?.[1] : undefined);
-  const target = branchOf(facts.pullRequestTargetBranchName) ?? branchOf(facts.pullRequestTargetBranch);
+  // TargetBranch holds the whole name (`refs/heads/release/2.0` or `release/2.0`); TargetBranchName, the
+  // newer short form, is read only without it.
+  const target = branchOf(facts.pullRequestTargetBranch) ?? branchOf(facts.pullRequestTargetBranchName);
   const isPull =
     facts.reason?.toLowerCase() === 'pullrequest' ||
     (source !== undefined && PULL_REF.test(source)) ||
