@@ -85,4 +85,39 @@ describe('branch-scoped cache refs: attacks', () => {
       ref('buildcache'),
     ]);
   });
+
+  it('Build.Reason does not decide the scope outside pull requests: Manual, Schedule, ResourceTrigger, TFVC', () => {
+    for (const reason of [
+      'Manual',
+      'IndividualCI',
+      'BatchedCI',
+      'Schedule',
+      'ResourceTrigger',
+      'BuildCompletion',
+    ]) {
+      const main = branchCacheRefs(
+        BASE,
+        planScopes(facts({ 'Build.SourceBranch': 'refs/heads/main', 'Build.Reason': reason })),
+      );
+      assert.deepEqual(main, { imports: [ref('buildcache')], export: ref('buildcache') }, reason);
+      const feature = branchCacheRefs(
+        BASE,
+        planScopes(facts({ 'Build.SourceBranch': 'refs/heads/feature-x', 'Build.Reason': reason })),
+      );
+      assert.deepEqual(
+        feature,
+        { imports: [ref('buildcache-feature-x'), ref('buildcache')], export: ref('buildcache-feature-x') },
+        reason,
+      );
+    }
+    // TFVC: Build.SourceBranch is a server path; it is a branch like any other, hashed (it has `$` and `/`).
+    const tfvc = branchCacheRefs(
+      BASE,
+      planScopes(facts({ 'Build.SourceBranch': '$/Fabrikam/Main', 'Build.Reason': 'IndividualCI' })),
+    );
+    assert.deepEqual(tfvc, {
+      imports: [ref(`buildcache-fabrikam-main_${hash12('$/Fabrikam/Main')}`), ref('buildcache')],
+      export: ref(`buildcache-fabrikam-main_${hash12('$/Fabrikam/Main')}`),
+    });
+  });
 });
