@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { isValidTag } from '../../tasks/BuildKitBuild/src/buildInputs/reference';
 import {
   branchCacheRefs,
   planScopes,
@@ -119,5 +120,59 @@ describe('branch-scoped cache refs: attacks', () => {
       imports: [ref(`buildcache-fabrikam-main_${hash12('$/Fabrikam/Main')}`), ref('buildcache')],
       export: ref(`buildcache-fabrikam-main_${hash12('$/Fabrikam/Main')}`),
     });
+  });
+
+  it('no two (scope, platform) pairs share a tag: case, / and -, trailing dots, platform and pr look-alikes', () => {
+    const branches = [
+      'main',
+      'Main',
+      'MAIN',
+      'refs/heads/main',
+      'feature',
+      'feature.',
+      'feature-',
+      'Feature',
+      'feature/x',
+      'feature-x',
+      'feature_x',
+      'feature.x',
+      'linux-arm64',
+      'feature-linux-arm64',
+      'windows-amd64',
+      'wasi-wasm',
+      'feature-wasi-wasm',
+      '_pr17',
+      'pr17',
+      '-pr17',
+      '_tags',
+      'tags',
+      'x'.repeat(200),
+      `${'x'.repeat(199)}.`,
+      `${'x'.repeat(199)}y`,
+    ];
+    const scopes = [
+      ...branches.map((branch) => ({ kind: 'branch', branch }) as const),
+      { kind: 'default' } as const,
+      { kind: 'tags' } as const,
+      { kind: 'pullRequest', number: '17' } as const,
+      { kind: 'pullRequest', number: 'unknown' } as const,
+    ];
+    const seen = new Map<string, string>();
+    for (const platform of [
+      undefined,
+      'linux/amd64',
+      'linux/arm64',
+      'linux/arm/v7',
+      'windows/amd64',
+      'wasi/wasm',
+    ]) {
+      for (const scope of scopes) {
+        const tag = scopedTag('buildcache', scope, platform);
+        assert.ok(isValidTag(tag), tag);
+        const key = `${JSON.stringify(scope)} ${platform ?? ''}`;
+        assert.equal(seen.get(tag), undefined, `${key} and ${seen.get(tag) ?? ''} share ${tag}`);
+        seen.set(tag, key);
+      }
+    }
   });
 });
