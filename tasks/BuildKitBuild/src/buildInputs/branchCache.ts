@@ -28,7 +28,7 @@ export interface BranchFacts {
   readonly pullRequestSourceBranch?: string | undefined;
   /** System.PullRequest.TargetBranch: `refs/heads/main` (Azure Repos) or `main` (GitHub). */
   readonly pullRequestTargetBranch?: string | undefined;
-  /** System.PullRequest.TargetBranchName: `main` (newer agents and services). */
+  /** System.PullRequest.TargetBranchName: `main` (newer services); read only without TargetBranch. */
   readonly pullRequestTargetBranchName?: string | undefined;
   /** System.PullRequest.PullRequestNumber (GitHub), else System.PullRequest.PullRequestId. */
   readonly pullRequestNumber?: string | undefined;
@@ -116,13 +116,15 @@ const PULL_REF = /^refs\/pull\/([^/]+)\//;
  * - A tag build (`refs/tags/...`): one shared scope for tag builds, then the default branch.
  * - A pull request (Build.Reason PullRequest, a `refs/pull/...` ref, or a target branch set): its source
  *   branch, then its target branch, then the default branch. It never writes the default branch's (or
- *   another repository's) cache: a pull request from a fork, from the default branch or of unknown source
- *   branch writes a scope of its own, `pr<number>`.
+ *   another repository's, or its target's) cache: a pull request from a fork, from the default branch, from
+ *   a branch named like its target or of unknown source branch writes a scope of its own, `pr<number>`.
  */
 export function planScopes(facts: BranchFacts): ScopePlan {
   const source = present(facts.sourceBranch);
   const pullNumber = present(facts.pullRequestNumber) ?? (source ? PULL_REF.exec(source)?.[1] : undefined);
-  const target = branchOf(facts.pullRequestTargetBranchName) ?? branchOf(facts.pullRequestTargetBranch);
+  // TargetBranch holds the whole name (`refs/heads/release/2.0` or `release/2.0`); TargetBranchName, the
+  // newer short form, is read only without it.
+  const target = branchOf(facts.pullRequestTargetBranch) ?? branchOf(facts.pullRequestTargetBranchName);
   const isPull =
     facts.reason?.toLowerCase() === 'pullrequest' ||
     (source !== undefined && PULL_REF.test(source)) ||
@@ -137,8 +139,10 @@ export function planScopes(facts: BranchFacts): ScopePlan {
     const fork = facts.pullRequestIsFork?.toLowerCase() === 'true';
     const sourceRef = source !== undefined && !PULL_REF.test(source) ? source : undefined;
     const prBranch = branchOf(facts.pullRequestSourceBranch) ?? branchOf(sourceRef);
+    // A source branch named like the target is another repository's branch (a fork the service did not
+    // flag): writing it would overwrite the target's cache with unreviewed code.
     const own: CacheScope =
-      !fork && prBranch !== undefined && !isDefaultBranch(prBranch, facts)
+      !fork && prBranch !== undefined && !isDefaultBranch(prBranch, facts) && prBranch !== target
         ? { kind: 'branch', branch: prBranch }
         : { kind: 'pullRequest', number: pullNumber ?? 'unknown' };
     if (target !== undefined) add(scopeOfBranch(target, facts), own);
@@ -159,23 +163,31 @@ export function planScopes(facts: BranchFacts): ScopePlan {
 /** The longest tag the OCI distribution spec allows. */
 export const MAX_TAG_LENGTH = 128;
 const HASH_LENGTH = 12;
-/** Operating systems as Go (and so BuildKit's platforms) names them: the first word of a platform part. */
+/**
+ * Operating systems that start a platform part: every GOOS Go knows (BuildKit's platforms are Go's) and
+ * `wasi`, Docker's Wasm platform (`wasi/wasm`). BuildKit accepts any OS word in a platform; these are the
+ * ones a platform really names.
+ */
 const OS_WORDS = [
   'aix',
   'android',
   'darwin',
   'dragonfly',
   'freebsd',
+  'hurd',
   'illumos',
   'ios',
   'js',
   'linux',
+  'nacl',
   'netbsd',
   'openbsd',
   'plan9',
   'solaris',
+  'wasi',
   'wasip1',
   'windows',
+  'zos',
 ];
 const OS_WORD = new RegExp(`(?:^|-)(?:${OS_WORDS.join('|')})(?:-|$)`);
 

@@ -2,8 +2,10 @@ import type { RunContext } from '../core/context';
 import type { InputName } from '../core/inputs';
 import {
   branchCacheRefs,
+  MAX_TAG_LENGTH,
   maxScopedCacheTagLength,
   planScopes,
+  platformTagPart,
   type BranchFacts,
   type CacheBase,
   type ScopePlan,
@@ -100,6 +102,14 @@ export function parseCacheInputs(
   if (explicit !== 'empty' && kind === 'registry') {
     // An explicit cacheRef is used exactly as given unless `cache: branch` asks for branch scoping.
     const { ref, base } = explicit;
+    // A split multi-platform build appends `-<platform>` to its tag (platformInputs.ts): that must fit too.
+    if (platforms.length >= 2) {
+      const maxTag = MAX_TAG_LENGTH - Math.max(...platforms.map((p) => platformTagPart(p).length + 1));
+      if (base.tag.length > maxTag) {
+        report('cacheRef', ctx.loc('BuildCacheRefTagTooLongPlatforms', base.tag, base.tag.length, maxTag));
+        return { cache: { kind: 'none' }, cacheFrom, cacheTo };
+      }
+    }
     return {
       cache: { kind: 'registry', mode, imports: [ref], export: ref, base, plan: undefined },
       cacheFrom,
