@@ -70,7 +70,9 @@ function refusedAzureConnection(
     message:
       refused.kind === 'adfs'
         ? ctx.loc('RegistryAdfsUnsupported', refused.detail)
-        : ctx.loc('RegistryAzureStackUnsupported', refused.detail),
+        : refused.kind === 'adfsEnabled'
+          ? ctx.loc('RegistryAdfsEnabledUnsupported', refused.detail)
+          : ctx.loc('RegistryAzureStackUnsupported', refused.detail),
   });
   return true;
 }
