@@ -7,13 +7,11 @@ import { buildctlBuildArgs } from '../buildctl/args';
 import { daemonEnv } from '../daemon/flags';
 import { cancellableDelay, displayCommand, retryReason, type BuildDeps } from '../buildctl/build';
 import {
-  DEFAULT_PUSH_RETRY_DELAY_SECONDS,
   MAX_BUILD_ATTEMPTS,
-  PUSH_RETRY_DELAY_VARIABLE,
+  pushRetryDelayMs,
   retryDelayMs,
   TransientPushTracker,
 } from '../buildctl/transientPush';
-import { secondsVariable } from '../core/secondsVariable';
 import { FailureTracker, type BuildFailure } from '../buildctl/errors';
 import { readBuildMetadata, type BuildMetadata } from '../buildctl/metadata';
 import { runProcess, type ProcessResult } from '../process/process';
@@ -81,7 +79,7 @@ export async function runPlatformBuilds(
   const firstFailure = new AbortController();
   const stop = AbortSignal.any([signal, firstFailure.signal]);
   const env = daemonEnv(request.env ?? ctx.env, request.tls);
-  const firstRetryDelayMs = secondsVariable(ctx, PUSH_RETRY_DELAY_VARIABLE, DEFAULT_PUSH_RETRY_DELAY_SECONDS);
+  const firstRetryDelayMs = pushRetryDelayMs(ctx);
   if (request.dockerConfigDir !== undefined) env.DOCKER_CONFIG = request.dockerConfigDir;
 
   const buildOne = async (route: PlatformRoute, index: number): Promise<PlatformResult> => {
