@@ -120,7 +120,9 @@ export async function checkRegistryPermissions(
           ? ctx.loc('PermissionNoBearer')
           : outcome.kind === 'refused'
             ? `HTTP ${outcome.status}`
-            : outcome.detail;
+            : outcome.kind === 'foreignTokenService'
+              ? ctx.loc('PermissionForeignTokenService', outcome.host)
+              : outcome.detail;
       ctx.log.info(ctx.loc('PermissionCheckSkipped', host, why));
       return;
     }
