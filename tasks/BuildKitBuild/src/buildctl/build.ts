@@ -102,7 +102,7 @@ function pushStatement(push: PushReport, ctx: RunContext): string | undefined {
 }
 
 /** A refused attestation manifest names the input that switches its form (build/attestations.ts). */
-function withAttestationAdvice(
+export function withAttestationAdvice(
   message: string,
   failure: string,
   inputs: BuildInputs,

@@ -5,7 +5,13 @@ import type { RunContext } from '../core/context';
 import type { BuildInputs, DaemonTls } from '../buildInputs/spec';
 import { buildctlBuildArgs } from '../buildctl/args';
 import { daemonEnv } from '../daemon/flags';
-import { cancellableDelay, displayCommand, retryReason, type BuildDeps } from '../buildctl/build';
+import {
+  cancellableDelay,
+  displayCommand,
+  retryReason,
+  withAttestationAdvice,
+  type BuildDeps,
+} from '../buildctl/build';
 import {
   MAX_BUILD_ATTEMPTS,
   pushRetryDelayMs,
@@ -157,10 +163,15 @@ export async function runPlatformBuilds(
       }
       return { ...base, state: 'succeeded', metadata };
     }
-    const failure: BuildFailure =
+    const found: BuildFailure =
       result.signal !== null
         ? { message: ctx.loc('RunKilled', result.signal) }
         : (failures.failure() ?? { message: ctx.loc('RunExitCode', String(result.code)) });
+    // A refused attestation manifest names the input that switches its form, as for a single build.
+    const failure: BuildFailure = {
+      ...found,
+      message: withAttestationAdvice(found.message, found.message, request.inputs, ctx),
+    };
     firstFailure.abort('SIGTERM');
     return { ...base, state: 'failed', metadata: undefined, failure };
   };
