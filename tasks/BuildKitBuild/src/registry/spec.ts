@@ -1,7 +1,7 @@
 import type { RunContext } from '../core/context';
 import type { InputProblem } from '../core/inputErrors';
 import type { RawInputs } from '../core/inputs';
-import { acrConnectionLoginServer, isAcrDockerRegistry } from './acrConnection';
+import { acrConnectionLoginServer, isAcrDockerRegistry, isAcrConnectionHost } from './acrConnection';
 import { unsupportedAzureConnection } from './azureStack';
 import { connectionRegistry, registryAddress } from './dockerRegistry';
 import { resolveLoginServer } from './loginServer';
@@ -87,6 +87,13 @@ function parseAcrDockerRegistry(endpointId: string, ctx: RunContext, problems: I
     problems.push({
       input: 'containerRegistry',
       message: ctx.loc('RegistryAcrConnectionNoLoginServer', given),
+    });
+    return NONE;
+  }
+  if (!isAcrConnectionHost(result.host)) {
+    problems.push({
+      input: 'containerRegistry',
+      message: ctx.loc('RegistryAcrConnectionNotAcr', result.host),
     });
     return NONE;
   }
