@@ -19,14 +19,7 @@ import { renderSummary } from './summary';
 import { CacheImportTracker, exportedCacheRef, logCachePlan, logCacheResults } from './cacheReport';
 import { errorText } from '../core/errorText';
 import { attestationRefusal } from './attestations';
-import { secondsVariable } from '../core/secondsVariable';
-import {
-  DEFAULT_PUSH_RETRY_DELAY_SECONDS,
-  MAX_BUILD_ATTEMPTS,
-  PUSH_RETRY_DELAY_VARIABLE,
-  retryDelayMs,
-  TransientPushTracker,
-} from './transientPush';
+import { MAX_BUILD_ATTEMPTS, pushRetryDelayMs, retryDelayMs, TransientPushTracker } from './transientPush';
 
 export interface BuildEnvironment {
   readonly buildctl: Buildctl;
@@ -109,7 +102,7 @@ function pushStatement(push: PushReport, ctx: RunContext): string | undefined {
 }
 
 /** A refused attestation manifest names the input that switches its form (build/attestations.ts). */
-function withAttestationAdvice(
+export function withAttestationAdvice(
   message: string,
   failure: string,
   inputs: BuildInputs,
@@ -220,8 +213,7 @@ export async function runBuild(
     const env = daemonEnv(environment.env ?? ctx.env, environment.daemon.tls);
     if (environment.dockerConfigDir !== undefined) env.DOCKER_CONFIG = environment.dockerConfigDir;
     logCachePlan(inputs.cache, inputs.image.push, ctx);
-    const firstRetryDelayMs =
-      secondsVariable(ctx, PUSH_RETRY_DELAY_VARIABLE, DEFAULT_PUSH_RETRY_DELAY_SECONDS) * 1000;
+    const firstRetryDelayMs = pushRetryDelayMs(ctx);
 
     const endGroup = ctx.log.group(ctx.loc('RunGroupBuild', address));
     const started = deps.now();

@@ -1,3 +1,5 @@
+import type { RunContext } from '../core/context';
+import { secondsVariable } from '../core/secondsVariable';
 import type { PlainLine } from './progress';
 
 /** Attempts of one build at most: the first and two retries. */
@@ -6,6 +8,24 @@ export const MAX_BUILD_ATTEMPTS = 3;
 /** The pipeline variable holding the first wait before a retry, in seconds (each later wait doubles). */
 export const PUSH_RETRY_DELAY_VARIABLE = 'BuildKitBuild.PushRetryDelaySeconds';
 export const DEFAULT_PUSH_RETRY_DELAY_SECONDS = 10;
+/** The longest first wait: a retry is for a registry's passing hiccup, not for waiting out an outage. */
+export const MAX_PUSH_RETRY_DELAY_SECONDS = 300;
+/** The longest wait of all: the doubled longest first wait, well inside what a timer holds (2^31-1 ms). */
+const MAX_RETRY_WAIT_MS = 2 * MAX_PUSH_RETRY_DELAY_SECONDS * 1000;
+
+/**
+ * The first wait before a retry, in milliseconds, from the pipeline variable: the default when unset or
+ * not a positive number, the longest when above it, each time with a warning naming the variable.
+ */
+export function pushRetryDelayMs(ctx: RunContext): number {
+  const seconds = secondsVariable(ctx, PUSH_RETRY_DELAY_VARIABLE, DEFAULT_PUSH_RETRY_DELAY_SECONDS);
+  if (seconds <= MAX_PUSH_RETRY_DELAY_SECONDS) return seconds * 1000;
+  const raw = ctx.variable(PUSH_RETRY_DELAY_VARIABLE)?.trim() ?? '';
+  ctx.log.warning(
+    ctx.loc('PushRetryDelayTooLong', PUSH_RETRY_DELAY_VARIABLE, raw, MAX_PUSH_RETRY_DELAY_SECONDS),
+  );
+  return MAX_PUSH_RETRY_DELAY_SECONDS * 1000;
+}
 
 /**
  * What the registry answered, as BuildKit prints it. containerd's remotes: `unexpected status from PUT
@@ -62,7 +82,10 @@ export class TransientPushTracker {
   }
 }
 
-/** Pure: the wait before attempt `next` (2, 3, …): the first delay, doubled for each later retry. */
+/**
+ * Pure: the wait before attempt `next` (2, 3, …): the first delay, doubled for each later retry, never
+ * longer than a timer holds (a longer setTimeout fires at once, which would retry without any wait).
+ */
 export function retryDelayMs(next: number, firstDelayMs: number): number {
-  return firstDelayMs * 2 ** Math.max(0, next - 2);
+  return Math.min(firstDelayMs * 2 ** Math.max(0, next - 2), MAX_RETRY_WAIT_MS);
 }

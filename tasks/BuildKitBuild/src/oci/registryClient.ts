@@ -244,7 +244,7 @@ export class RegistryClient {
     if (challenge?.scheme !== 'bearer') return undefined;
     // The scope asked for is ours: a scope the challenge names (none, for /v2/) is dropped.
     const params = Object.fromEntries(Object.entries(challenge.params).filter(([key]) => key !== 'scope'));
-    if ((await this.answer({ scheme: challenge.scheme, params }, scope, signal)) === undefined)
+    if ((await this.answer({ scheme: challenge.scheme, params }, scope, undefined, signal)) === undefined)
       return undefined;
     return this.tokens.get(scope);
   }

@@ -1,5 +1,8 @@
 import type { BuildInputs } from '../buildInputs/spec';
-import { throwIfCancelled } from '../core/cancellation';
+import { cancelledBy, throwIfCancelled } from '../core/cancellation';
+import { secondsVariable } from '../core/secondsVariable';
+import { DEFAULT_CREDENTIAL_TIMEOUT_SECONDS } from '../registry/acrExchange';
+import { CREDENTIAL_TIMEOUT_VARIABLE } from '../registry/tokenFailure';
 import type { RunContext } from '../core/context';
 import type { RegistryCredential } from '../registry/credentials';
 import type { RegistrySpec } from '../registry/spec';
@@ -98,43 +101,72 @@ export async function checkRegistryPermissions(
   const apiHost = host;
   const proxy = ctx.httpProxy(`https://${apiHost}/`);
   const problems: string[] = [];
-  for (const scope of scopes) {
-    throwIfCancelled(signal);
-    const outcome = await request(
-      {
-        apiHost,
-        scope: scopeText(scope),
-        auth: tokenCredentials,
-        onSecret: (value) => {
-          ctx.log.setSecret(value);
-        },
-        ...(proxy === undefined ? {} : { proxy }),
-      },
-      signal,
-    );
-    throwIfCancelled(signal);
-    if (outcome.kind !== 'token') {
-      const why =
-        outcome.kind === 'noBearer'
-          ? ctx.loc('PermissionNoBearer')
-          : outcome.kind === 'refused'
-            ? `HTTP ${outcome.status}`
-            : outcome.detail;
-      ctx.log.info(ctx.loc('PermissionCheckSkipped', host, why));
-      return;
+  // The whole check gets the credential timeout: a token service that does not answer skips the check
+  // (the build is not held up by an advisory step); a cancellation still ends it as cancelled.
+  const limitMs =
+    secondsVariable(ctx, CREDENTIAL_TIMEOUT_VARIABLE, DEFAULT_CREDENTIAL_TIMEOUT_SECONDS) * 1000;
+  const deadline = new AbortController();
+  const timer = setTimeout(() => {
+    deadline.abort('permission check timeout');
+  }, limitMs);
+  const bounded = AbortSignal.any([signal, deadline.signal]);
+  try {
+    for (const scope of scopes) {
+      throwIfCancelled(signal);
+      let outcome: TokenOutcome;
+      try {
+        outcome = await request(
+          {
+            apiHost,
+            scope: scopeText(scope),
+            auth: tokenCredentials,
+            onSecret: (value) => {
+              ctx.log.setSecret(value);
+            },
+            ...(proxy === undefined ? {} : { proxy }),
+          },
+          bounded,
+        );
+      } catch (error: unknown) {
+        if (signal.aborted) throw cancelledBy(signal);
+        if (!deadline.signal.aborted) throw error;
+        ctx.log.info(
+          ctx.loc(
+            'PermissionCheckSkipped',
+            host,
+            ctx.loc('PermissionNoAnswer', limitMs / 1000, CREDENTIAL_TIMEOUT_VARIABLE),
+          ),
+        );
+        return;
+      }
+      throwIfCancelled(signal);
+      if (outcome.kind !== 'token') {
+        const why =
+          outcome.kind === 'noBearer'
+            ? ctx.loc('PermissionNoBearer')
+            : outcome.kind === 'refused'
+              ? `HTTP ${outcome.status}`
+              : outcome.kind === 'foreignTokenService'
+                ? ctx.loc('PermissionForeignTokenService', outcome.host)
+                : outcome.detail;
+        ctx.log.info(ctx.loc('PermissionCheckSkipped', host, why));
+        return;
+      }
+      ctx.log.setSecret(outcome.token);
+      const access = accessClaim(outcome.token);
+      if (access === undefined) {
+        ctx.log.info(ctx.loc('PermissionCheckSkipped', host, ctx.loc('PermissionOpaqueToken')));
+        return;
+      }
+      const granted = access
+        .filter((a) => a.type === 'repository' && a.name === scope.repository)
+        .flatMap((a) => a.actions);
+      for (const missing of missingGrants([scope], access)) {
+        problems.push(missingMessage(missing, granted, registry, host, identity, ctx));
+      }
     }
-    ctx.log.setSecret(outcome.token);
-    const access = accessClaim(outcome.token);
-    if (access === undefined) {
-      ctx.log.info(ctx.loc('PermissionCheckSkipped', host, ctx.loc('PermissionOpaqueToken')));
-      return;
-    }
-    const granted = access
-      .filter((a) => a.type === 'repository' && a.name === scope.repository)
-      .flatMap((a) => a.actions);
-    for (const missing of missingGrants([scope], access)) {
-      problems.push(missingMessage(missing, granted, registry, host, identity, ctx));
-    }
+  } finally {
+    clearTimeout(timer);
   }
   if (problems.length > 0) throw new Error(`${problems.join(' ')} ${ctx.loc('PermissionNothingBuilt')}`);
   ctx.log.info(ctx.loc('PermissionGranted', identity, scopes.map(scopeText).join(' ')));

@@ -6,15 +6,19 @@ import type { BuildInputs } from '../buildInputs/spec';
 import type { DaemonTls } from '../core/daemonTls';
 import { buildctlBuildArgs } from '../buildctl/args';
 import { daemonEnv } from '../daemon/flags';
-import { cancellableDelay, displayCommand, retryReason, type BuildDeps } from '../buildctl/build';
 import {
-  DEFAULT_PUSH_RETRY_DELAY_SECONDS,
+  cancellableDelay,
+  displayCommand,
+  retryReason,
+  withAttestationAdvice,
+  type BuildDeps,
+} from '../buildctl/build';
+import {
   MAX_BUILD_ATTEMPTS,
-  PUSH_RETRY_DELAY_VARIABLE,
+  pushRetryDelayMs,
   retryDelayMs,
   TransientPushTracker,
 } from '../buildctl/transientPush';
-import { secondsVariable } from '../core/secondsVariable';
 import { FailureTracker, type BuildFailure } from '../buildctl/errors';
 import { readBuildMetadata, type BuildMetadata } from '../buildctl/metadata';
 import { runProcess, type ProcessResult } from '../process/process';
@@ -82,8 +86,7 @@ export async function runPlatformBuilds(
   const firstFailure = new AbortController();
   const stop = AbortSignal.any([signal, firstFailure.signal]);
   const env = daemonEnv(request.env ?? ctx.env, request.tls);
-  const firstRetryDelayMs =
-    secondsVariable(ctx, PUSH_RETRY_DELAY_VARIABLE, DEFAULT_PUSH_RETRY_DELAY_SECONDS) * 1000;
+  const firstRetryDelayMs = pushRetryDelayMs(ctx);
   if (request.dockerConfigDir !== undefined) env.DOCKER_CONFIG = request.dockerConfigDir;
 
   const buildOne = async (route: PlatformRoute, index: number): Promise<PlatformResult> => {
@@ -161,10 +164,15 @@ export async function runPlatformBuilds(
       }
       return { ...base, state: 'succeeded', metadata };
     }
-    const failure: BuildFailure =
+    const found: BuildFailure =
       result.signal !== null
         ? { message: ctx.loc('RunKilled', result.signal) }
         : (failures.failure() ?? { message: ctx.loc('RunExitCode', String(result.code)) });
+    // A refused attestation manifest names the input that switches its form, as for a single build.
+    const failure: BuildFailure = {
+      ...found,
+      message: withAttestationAdvice(found.message, found.message, request.inputs, ctx),
+    };
     firstFailure.abort('SIGTERM');
     return { ...base, state: 'failed', metadata: undefined, failure };
   };

@@ -1,7 +1,7 @@
 import type { RunContext } from '../core/context';
 import type { InputProblem } from '../core/inputErrors';
 import type { RawInputs } from '../core/inputs';
-import { acrConnectionLoginServer, isAcrDockerRegistry } from './acrConnection';
+import { acrConnectionLoginServer, isAcrDockerRegistry, isAcrConnectionHost } from './acrConnection';
 import { unsupportedAzureConnection } from './azureStack';
 import { cloudNamed, publicCloud, type AzureCloud } from './clouds';
 import { connectionRegistry, registryAddress } from './dockerRegistry';
@@ -77,7 +77,9 @@ function refusedAzureConnection(
     message:
       refused.kind === 'adfs'
         ? ctx.loc('RegistryAdfsUnsupported', refused.detail)
-        : ctx.loc('RegistryAzureStackUnsupported', refused.detail),
+        : refused.kind === 'adfsEnabled'
+          ? ctx.loc('RegistryAdfsEnabledUnsupported', refused.detail)
+          : ctx.loc('RegistryAzureStackUnsupported', refused.detail),
   });
   return true;
 }
@@ -92,6 +94,13 @@ function parseAcrDockerRegistry(endpointId: string, ctx: RunContext, problems: I
     problems.push({
       input: 'containerRegistry',
       message: ctx.loc('RegistryAcrConnectionNoLoginServer', given),
+    });
+    return NONE;
+  }
+  if (!isAcrConnectionHost(result.host)) {
+    problems.push({
+      input: 'containerRegistry',
+      message: ctx.loc('RegistryAcrConnectionNotAcr', result.host),
     });
     return NONE;
   }
