@@ -55,6 +55,17 @@ export class RegistryError extends Error {
   }
 }
 
+/** A challenge named a token service that is not an HTTPS URL: no credential was sent to it. */
+export class InsecureTokenServiceError extends RegistryError {
+  constructor(readonly realm: string) {
+    super(
+      `token from ${realm}`,
+      undefined,
+      'the registry names a token service that is not an HTTPS URL; credentials are sent over HTTPS only',
+    );
+  }
+}
+
 /** How long one request may take before it counts as a network error (and is retried). */
 const REQUEST_TIMEOUT_MS = 60_000;
 
@@ -297,13 +308,7 @@ export class RegistryClient {
     if (challenge.scheme !== 'bearer' || realm === undefined || realm === '') return undefined;
     // The registry is reached over HTTPS only: a token service it names must be too, or the refresh
     // token or password would travel unencrypted to whoever answers on the way.
-    if (!isHttpsUrl(realm)) {
-      throw new RegistryError(
-        `token from ${realm}`,
-        undefined,
-        'the registry names a token service that is not an HTTPS URL; credentials are sent over HTTPS only',
-      );
-    }
+    if (!isHttpsUrl(realm)) throw new InsecureTokenServiceError(realm);
     // A token another call earned meanwhile (parallel reads) serves, unless it is the one just refused.
     const earned = this.tokens.get(wantedScope);
     if (earned !== undefined && `Bearer ${earned}` !== refused) return `Bearer ${earned}`;

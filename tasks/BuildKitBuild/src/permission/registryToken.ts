@@ -1,7 +1,21 @@
 import type { HttpClient } from '@azure/core-rest-pipeline';
 import { cancelledBy } from '../core/cancellation';
 import type { HttpProxy } from '../core/context';
-import { RegistryClient, RegistryError, type RegistryAuth } from '../oci/registryClient';
+import {
+  InsecureTokenServiceError,
+  RegistryClient,
+  RegistryError,
+  type RegistryAuth,
+} from '../oci/registryClient';
+
+/** The host:port of a URL as written, else the text itself (it only names where nothing was sent). */
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
 
 export interface TokenRequest {
   /** `myacr.azurecr.io`, `host:port`: the registry API is `https://<apiHost>/v2/`. */
@@ -79,6 +93,9 @@ export async function requestRegistryToken(
     if (signal.aborted) throw cancelledBy(signal);
     const foreign = guard.refused();
     if (foreign !== undefined) return { kind: 'foreignTokenService', host: foreign };
+    // The client itself refuses a token service that is not HTTPS, before sending anything there.
+    if (error instanceof InsecureTokenServiceError)
+      return { kind: 'foreignTokenService', host: hostOf(error.realm) };
     if (error instanceof RegistryError && (error.status === 401 || error.status === 403))
       return { kind: 'refused', status: error.status };
     if (error instanceof RegistryError) return { kind: 'failed', detail: `HTTP ${error.status ?? '-'}` };
