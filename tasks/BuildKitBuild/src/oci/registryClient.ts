@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
-import type {
-  HttpClient,
-  PipelineRequest,
-  PipelineResponse,
-  RetryInformation,
-} from '@azure/core-rest-pipeline';
+import type { HttpClient, PipelineRequest, PipelineResponse } from '@azure/core-rest-pipeline';
 import type { HttpProxy } from '../core/context';
 import { sdkProxySettings } from '../registry/proxySettings';
-import { DEFAULT_RETRY, retryDelayMs, type RetryNotice, type RetrySettings } from '../registry/acrExchange';
+import {
+  backoffRetryStrategy,
+  DEFAULT_RETRY,
+  type RetryNotice,
+  type RetrySettings,
+} from '../registry/acrExchange';
 import { parseChallenge, type Challenge } from './challenge';
 import { MANIFEST_ACCEPT } from './mediaTypes';
 
@@ -385,34 +385,7 @@ export class RegistryClient {
     const rest = await import('@azure/core-rest-pipeline');
     const settings = this.options.retry ?? DEFAULT_RETRY;
     const random = this.options.random ?? Math.random;
-    const onRetry = this.options.onRetry;
-    const strategy = {
-      name: 'bkbRegistryRetry',
-      retry(state: RetryInformation) {
-        const response = state.response;
-        const error = state.responseError;
-        const stop = error === undefined ? { skipStrategy: true } : { errorToThrow: error };
-        if (signal.aborted) return stop;
-        const delayMs = retryDelayMs(
-          {
-            retryCount: state.retryCount,
-            status: response?.status,
-            retryAfter: response?.headers.get('retry-after') ?? undefined,
-            errorCode: error?.code,
-          },
-          settings,
-          random,
-          Date.now(),
-        );
-        if (delayMs === undefined) return stop;
-        onRetry?.({
-          attempt: state.retryCount + 2,
-          delayMs,
-          reason: response !== undefined ? `HTTP ${response.status}` : (error?.code ?? 'network error'),
-        });
-        return { retryAfterInMs: delayMs };
-      },
-    };
+    const strategy = backoffRetryStrategy('bkbRegistryRetry', settings, random, signal, this.options.onRetry);
     const pipeline = rest.createEmptyPipeline();
     pipeline.addPolicy(rest.userAgentPolicy({ userAgentPrefix: 'BuildKitBuild' }));
     pipeline.addPolicy(rest.proxyPolicy(sdkProxySettings(this.options.proxy)));

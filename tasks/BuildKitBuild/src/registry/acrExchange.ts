@@ -146,6 +146,47 @@ export function exchangeForm(request: ExchangeRequest): string {
 }
 
 /**
+ * The retry strategy of the task's HTTP pipelines (the ACR exchange, the registry client): network
+ * errors, 429 and 5xx get another attempt after retryDelayMs (backoff, Retry-After honoured up to the
+ * settings' cap), each announced to onRetry; a cancelled run gets none.
+ */
+export function backoffRetryStrategy(
+  name: string,
+  settings: RetrySettings,
+  random: () => number,
+  signal: AbortSignal,
+  onRetry: ((notice: RetryNotice) => void) | undefined,
+): { name: string; retry(state: RetryInformation): RetryModifiers } {
+  return {
+    name,
+    retry(state: RetryInformation): RetryModifiers {
+      const response = state.response;
+      const error: RestError | undefined = state.responseError;
+      const stop: RetryModifiers = error === undefined ? { skipStrategy: true } : { errorToThrow: error };
+      if (signal.aborted) return stop;
+      const delayMs = retryDelayMs(
+        {
+          retryCount: state.retryCount,
+          status: response?.status,
+          retryAfter: response?.headers.get('retry-after') ?? undefined,
+          errorCode: error?.code,
+        },
+        settings,
+        random,
+        Date.now(),
+      );
+      if (delayMs === undefined) return stop;
+      onRetry?.({
+        attempt: state.retryCount + 2,
+        delayMs,
+        reason: response !== undefined ? `HTTP ${response.status}` : (error?.code ?? 'network error'),
+      });
+      return { retryAfterInMs: delayMs };
+    },
+  };
+}
+
+/**
  * Exchanges an Entra ID access token for an ACR refresh token, retrying network errors, 429 and 5xx with
  * bounded backoff. Network failures that outlive the retries throw (the RestError); answers are returned.
  */
@@ -159,33 +200,7 @@ export async function exchangeForRefreshToken(
   const bounds = deps.bounds ?? { attemptTimeoutMs: DEFAULT_CREDENTIAL_TIMEOUT_SECONDS * 1000 };
   const settings = deps.retry ?? { ...DEFAULT_RETRY, maxRetryAfterMs: bounds.attemptTimeoutMs };
   const random = deps.random ?? Math.random;
-  const strategy = {
-    name: 'bkbAcrExchangeRetry',
-    retry(state: RetryInformation): RetryModifiers {
-      const response = state.response;
-      const error: RestError | undefined = state.responseError;
-      if (signal.aborted) return error === undefined ? { skipStrategy: true } : { errorToThrow: error };
-      const delayMs = retryDelayMs(
-        {
-          retryCount: state.retryCount,
-          status: response?.status,
-          retryAfter: response?.headers.get('retry-after') ?? undefined,
-          errorCode: error?.code,
-        },
-        settings,
-        random,
-        Date.now(),
-      );
-      if (delayMs === undefined)
-        return error === undefined ? { skipStrategy: true } : { errorToThrow: error };
-      deps.onRetry?.({
-        attempt: state.retryCount + 2,
-        delayMs,
-        reason: response !== undefined ? `HTTP ${response.status}` : (error?.code ?? 'network error'),
-      });
-      return { retryAfterInMs: delayMs };
-    },
-  };
+  const strategy = backoffRetryStrategy('bkbAcrExchangeRetry', settings, random, signal, deps.onRetry);
   const pipeline = rest.createEmptyPipeline();
   pipeline.addPolicy(rest.userAgentPolicy({ userAgentPrefix: 'BuildKitBuild' }));
   pipeline.addPolicy(rest.proxyPolicy(sdkProxySettings(request.proxy)));
