@@ -3,8 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { formatProblem, InputError } from '../tasks/BuildKitBuild/src/core/inputErrors';
-import type { Endpoint } from './support/agent';
-import { dockerRegistryConnection, systemVssConnection } from './support/connections';
+import { BAD_INPUT_ENDPOINTS, BAD_INPUT_SECRETS } from './support/badInputConnections';
 import { taskDefinition } from './support/repo';
 import { parseStep } from './support/stepInputs';
 
@@ -14,23 +13,8 @@ import { parseStep } from './support/stepInputs';
  * smoke cases of this table (tests/buildInputs/badInputs.blackbox.test.ts).
  */
 
-const SECRETS = ['spn-secret-Vq8x2LmZ', 'registry-password-Kd93Jf', 'system-access-token-Rt5Wq1'];
-const ENDPOINTS: Record<string, Endpoint> = {
-  arm: {
-    url: 'https://management.azure.com/',
-    scheme: 'ServicePrincipal',
-    parameters: {
-      authenticationType: 'spnKey',
-      serviceprincipalid: '11111111-2222-3333-4444-555555555555',
-      serviceprincipalkey: SECRETS[0] ?? '',
-      tenantid: '66666666-7777-8888-9999-000000000000',
-    },
-    data: { environment: 'AzureCloud', subscriptionId: 'sub' },
-  },
-  hub: dockerRegistryConnection('https://index.docker.io/v1/', 'someone', SECRETS[1] ?? ''),
-  ftp: dockerRegistryConnection('ftp://registry.example.com', 'someone', SECRETS[1] ?? ''),
-  ...systemVssConnection(SECRETS[2] ?? ''),
-};
+const SECRETS = BAD_INPUT_SECRETS;
+const ENDPOINTS = BAD_INPUT_ENDPOINTS;
 
 interface BadInputCase {
   what: string;
@@ -236,7 +220,7 @@ describe('parseTaskSpec: bad inputs, each refused naming the input', () => {
       );
       for (const problem of thrown.problems) {
         assert.ok(formatProblem(problem).startsWith(problem.input), formatProblem(problem));
-        for (const secret of [...SECRETS, 'mirror-password-Zq81']) {
+        for (const secret of SECRETS) {
           assert.ok(
             !problem.message.includes(secret),
             `${problem.input} repeats a secret: ${problem.message}`,

@@ -2,34 +2,13 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runTask, type Endpoint } from '../support/agent';
+import { runTask } from '../support/agent';
 import { bundledTaskEntry } from '../support/repo';
 import { assertNoLeaks, assertNoStackTrace, freshHome } from '../support/leaks';
-import { dockerRegistryConnection, systemVssConnection } from '../support/connections';
+import { BAD_INPUT_ENDPOINTS, BAD_INPUT_SECRETS } from '../support/badInputConnections';
 
-/** Secrets the service connections hold in these runs: none may ever be printed or left on disk. */
-const SECRETS = [
-  'spn-secret-Vq8x2LmZ',
-  'registry-password-Kd93Jf',
-  'system-access-token-Rt5Wq1',
-  'mirror-password-Zq81',
-];
-const ENDPOINTS: Record<string, Endpoint> = {
-  arm: {
-    url: 'https://management.azure.com/',
-    scheme: 'ServicePrincipal',
-    parameters: {
-      authenticationType: 'spnKey',
-      serviceprincipalid: '11111111-2222-3333-4444-555555555555',
-      serviceprincipalkey: SECRETS[0] ?? '',
-      tenantid: '66666666-7777-8888-9999-000000000000',
-    },
-    data: { environment: 'AzureCloud', subscriptionId: 'sub' },
-  },
-  hub: dockerRegistryConnection('https://index.docker.io/v1/', 'someone', SECRETS[1] ?? ''),
-  ftp: dockerRegistryConnection('ftp://registry.example.com', 'someone', SECRETS[1] ?? ''),
-  ...systemVssConnection(SECRETS[2] ?? ''),
-};
+const SECRETS = BAD_INPUT_SECRETS;
+const ENDPOINTS = BAD_INPUT_ENDPOINTS;
 
 interface SmokeCase {
   what: string;
