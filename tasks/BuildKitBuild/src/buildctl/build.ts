@@ -125,7 +125,7 @@ function readMetadata(file: string, ctx: RunContext): BuildMetadata | undefined 
 }
 
 /** One run of buildctl build, with what its log showed. */
-interface Attempt {
+export interface Attempt {
   readonly result: ProcessResult;
   readonly progress: ProgressTracker;
   readonly failures: FailureTracker;
@@ -134,25 +134,33 @@ interface Attempt {
   readonly transient: TransientPushTracker;
 }
 
-async function attemptBuild(
-  file: string,
-  args: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
-  inputs: BuildInputs,
+/** What one buildctl run is: its command line, environment, the refs it pushes, where its lines go. */
+export interface AttemptRequest {
+  readonly file: string;
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly refs: readonly string[];
+  /** Writes a batch of buildctl's lines to the log (a split build prefixes them with the platform). */
+  readonly log: (lines: readonly string[]) => void;
+}
+
+/** Runs buildctl build once, following its log for progress, failures, pushes, cache imports and retries. */
+export async function attemptBuild(
+  request: AttemptRequest,
   ctx: RunContext,
   signal: AbortSignal,
   deps: BuildDeps,
 ): Promise<Attempt> {
   const progress = new ProgressTracker();
   const failures = new FailureTracker();
-  const pushes = new PushTracker(inputs.image.refs);
+  const pushes = new PushTracker(request.refs);
   const cacheImports = new CacheImportTracker();
   const transient = new TransientPushTracker();
   const vertexName = (vertex: number): string | undefined => progress.vertexName(vertex);
   const result = await runProcess({
-    file,
-    args,
-    env,
+    file: request.file,
+    args: request.args,
+    env: request.env,
     signal,
     killGraceMs: deps.killGraceMs,
     flowControl: () => deps.outputFull(),
@@ -165,14 +173,41 @@ async function attemptBuild(
         pushes.observe(line);
         cacheImports.observe(line);
       }
-      ctx.log.info(lines.join('\n'));
+      request.log(lines);
     },
   });
   return { result, progress, failures, pushes, cacheImports, transient };
 }
 
+/**
+ * The same build on the same daemon, again after a transient registry failure of its push (its steps are
+ * cached there, so only the push repeats): at most MAX_BUILD_ATTEMPTS runs, waiting retryDelayMs between
+ * them, each retry announced. `waitCancelled` says the signal ended a wait (the last attempt had failed).
+ */
+export async function attemptWithRetries(
+  attemptOnce: () => Promise<Attempt>,
+  firstRetryDelayMs: number,
+  signal: AbortSignal,
+  announce: (message: string) => void,
+  ctx: RunContext,
+): Promise<{ attempt: Attempt; attempts: number; waitCancelled: boolean }> {
+  let attempt = await attemptOnce();
+  let attempts = 1;
+  for (;;) {
+    const reason = retryReason(attempt, signal);
+    if (reason === undefined || attempts >= MAX_BUILD_ATTEMPTS)
+      return { attempt, attempts, waitCancelled: false };
+    const delayMs = retryDelayMs(attempts + 1, firstRetryDelayMs);
+    announce(ctx.loc('RunPushRetry', reason, attempts + 1, MAX_BUILD_ATTEMPTS, delayMs / 1000));
+    await cancellableDelay(delayMs, signal);
+    if (signal.aborted) return { attempt, attempts, waitCancelled: true };
+    attempts++;
+    attempt = await attemptOnce();
+  }
+}
+
 /** Why a failed attempt may run again (build/transientPush.ts); never after a cancellation or a kill. */
-export function retryReason(
+function retryReason(
   attempt: { readonly result: ProcessResult; readonly transient: TransientPushTracker },
   signal: AbortSignal,
 ): string | undefined {
@@ -182,7 +217,7 @@ export function retryReason(
 }
 
 /** Waits, or stops waiting as soon as the run is cancelled. */
-export function cancellableDelay(ms: number, signal: AbortSignal): Promise<void> {
+function cancellableDelay(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
     function done(): void {
@@ -217,24 +252,37 @@ export async function runBuild(
 
     const endGroup = ctx.log.group(ctx.loc('RunGroupBuild', address));
     const started = deps.now();
-    let attempt: Attempt;
-    let attempts = 0;
+    let retried: Awaited<ReturnType<typeof attemptWithRetries>>;
     try {
       ctx.log.info(`[command]${displayCommand(environment.buildctl.path, args)}`);
-      // The same build on the same daemon: its steps are cached there, so a retry repeats only the push.
-      for (;;) {
-        attempts++;
-        attempt = await attemptBuild(environment.buildctl.path, args, env, inputs, ctx, signal, deps);
-        const reason = retryReason(attempt, signal);
-        if (reason === undefined || attempts >= MAX_BUILD_ATTEMPTS) break;
-        const delayMs = retryDelayMs(attempts + 1, firstRetryDelayMs);
-        ctx.log.info(ctx.loc('RunPushRetry', reason, attempts + 1, MAX_BUILD_ATTEMPTS, delayMs / 1000));
-        await cancellableDelay(delayMs, signal);
-        throwIfCancelled(signal);
-      }
+      retried = await attemptWithRetries(
+        () =>
+          attemptBuild(
+            {
+              file: environment.buildctl.path,
+              args,
+              env,
+              refs: inputs.image.refs,
+              log: (lines) => {
+                ctx.log.info(lines.join('\n'));
+              },
+            },
+            ctx,
+            signal,
+            deps,
+          ),
+        firstRetryDelayMs,
+        signal,
+        (message) => {
+          ctx.log.info(message);
+        },
+        ctx,
+      );
+      if (retried.waitCancelled) throw cancelledBy(signal);
     } finally {
       endGroup();
     }
+    const { attempt, attempts } = retried;
     const { result, progress, failures, pushes, cacheImports } = attempt;
     const durationMs = deps.now() - started;
     const succeeded = result.code === 0 && !result.cancelled;

@@ -7,22 +7,15 @@ import type { DaemonTls } from '../core/daemonTls';
 import { buildctlBuildArgs } from '../buildctl/args';
 import { daemonEnv } from '../daemon/flags';
 import {
-  cancellableDelay,
+  attemptBuild,
+  attemptWithRetries,
   displayCommand,
-  retryReason,
   withAttestationAdvice,
   type BuildDeps,
 } from '../buildctl/build';
-import {
-  MAX_BUILD_ATTEMPTS,
-  pushRetryDelayMs,
-  retryDelayMs,
-  TransientPushTracker,
-} from '../buildctl/transientPush';
-import { FailureTracker, type BuildFailure } from '../buildctl/errors';
+import { pushRetryDelayMs } from '../buildctl/transientPush';
+import type { BuildFailure } from '../buildctl/errors';
 import { readBuildMetadata, type BuildMetadata } from '../buildctl/metadata';
-import { runProcess, type ProcessResult } from '../process/process';
-import { ProgressTracker } from '../buildctl/progress';
 import { errorText } from '../core/errorText';
 import type { Buildctl } from '../tool/install';
 import { platformInputs } from './platformInputs';
@@ -58,14 +51,6 @@ export interface SplitRequest {
   readonly workDir: string;
 }
 
-/** One run of buildctl for a platform, with what its log showed. */
-interface PlatformAttempt {
-  readonly result: ProcessResult;
-  readonly progress: ProgressTracker;
-  readonly failures: FailureTracker;
-  readonly transient: TransientPushTracker;
-}
-
 /** Pure: a line of one platform's log, prefixed with its platform so that interleaved logs stay readable. */
 export function prefixed(platform: string, line: string): string {
   return `[${platform}] ${line}`;
@@ -99,49 +84,31 @@ export async function runPlatformBuilds(
     );
     ctx.log.info(prefixed(route.platform, `[command]${displayCommand(request.buildctl.path, args)}`));
     const started = deps.now();
-    const attemptOnce = async (): Promise<PlatformAttempt> => {
-      const progress = new ProgressTracker();
-      const failures = new FailureTracker();
-      const transient = new TransientPushTracker();
-      const vertexName = (vertex: number): string | undefined => progress.vertexName(vertex);
-      const result = await runProcess({
-        file: request.buildctl.path,
-        args,
-        env,
-        signal: stop,
-        killGraceMs: deps.killGraceMs,
-        flowControl: () => deps.outputFull(),
-        secrets: () => ctx.log.registeredSecrets(),
-        onLines: (lines) => {
-          for (const line of lines) {
-            const parsed = progress.observe(line);
-            failures.observe(line, parsed, vertexName);
-            transient.observe(parsed, vertexName);
-          }
-          ctx.log.info(lines.map((line) => prefixed(route.platform, line)).join('\n'));
-        },
-      });
-      return { result, progress, failures, transient };
-    };
     // As for a single build: a transient registry failure of the push runs the same build on the same
-    // daemon again (its steps are cached there), at most MAX_BUILD_ATTEMPTS times.
-    let attempt = await attemptOnce();
-    let attempts = 1;
-    for (;;) {
-      const reason = retryReason(attempt, stop);
-      if (reason === undefined || attempts >= MAX_BUILD_ATTEMPTS) break;
-      const delayMs = retryDelayMs(attempts + 1, firstRetryDelayMs);
-      ctx.log.info(
-        prefixed(
-          route.platform,
-          ctx.loc('RunPushRetry', reason, attempts + 1, MAX_BUILD_ATTEMPTS, delayMs / 1000),
+    // daemon again (its steps are cached there).
+    const { attempt, attempts } = await attemptWithRetries(
+      () =>
+        attemptBuild(
+          {
+            file: request.buildctl.path,
+            args,
+            env,
+            refs: [],
+            log: (lines) => {
+              ctx.log.info(lines.map((line) => prefixed(route.platform, line)).join('\n'));
+            },
+          },
+          ctx,
+          stop,
+          deps,
         ),
-      );
-      await cancellableDelay(delayMs, stop);
-      if (stop.aborted) break;
-      attempts++;
-      attempt = await attemptOnce();
-    }
+      firstRetryDelayMs,
+      stop,
+      (message) => {
+        ctx.log.info(prefixed(route.platform, message));
+      },
+      ctx,
+    );
     const { result, progress, failures } = attempt;
     const durationMs = deps.now() - started;
     const stats = progress.stats();
